@@ -1,0 +1,44 @@
+{#- A condition on the batch's rows (`batch` is the CTE holding them): true unless the target
+    already holds a newer version (by load time) of the same key. Equal load times pass, so a
+    backfill can rewrite a row corrected in place. `lower_bound`, when given, is a load time every
+    batch row is newer than; bounding the target's side by it lets engines skip old target data. -#}
+{% macro dbt_incr_keep_newest(batch, target, unique_key, load_time, lower_bound=none) -%}
+    {{ adapter.dispatch('dbt_incr_keep_newest')(batch, target, unique_key, load_time, lower_bound) }}
+{%- endmacro %}
+
+{% macro default__dbt_incr_keep_newest(batch, target, unique_key, load_time, lower_bound) -%}
+    not exists (
+        select 1
+        from {{ target }} as dbt_incr_target
+        where
+            {%- for key in unique_key %}
+            dbt_incr_target.{{ key }} = {{ batch }}.{{ key }} and
+            {%- endfor %}
+            dbt_incr_target.{{ load_time }} > {{ batch }}.{{ load_time }}
+            {%- if lower_bound is not none %}
+            and dbt_incr_target.{{ load_time }} > {{ lower_bound }}
+            {%- endif %}
+    )
+{%- endmacro %}
+
+{#- ClickHouse: correlated subqueries are not generally supported, so the keys to skip are found
+    with a join and excluded with NOT IN (keys are never NULL).
+    https://clickhouse.com/docs/sql-reference/operators/in -#}
+{% macro clickhouse__dbt_incr_keep_newest(batch, target, unique_key, load_time, lower_bound) -%}
+    ({{ unique_key | join(', ') }}) not in (
+        select
+            {%- for key in unique_key %}
+            dbt_incr_target.{{ key }}{{ ',' if not loop.last }}
+            {%- endfor %}
+        from {{ target }} as dbt_incr_target
+        inner join {{ batch }} as dbt_incr_batch
+            on
+            {%- for key in unique_key %}
+            dbt_incr_target.{{ key }} = dbt_incr_batch.{{ key }}{{ ' and' if not loop.last }}
+            {%- endfor %}
+        where dbt_incr_target.{{ load_time }} > dbt_incr_batch.{{ load_time }}
+            {%- if lower_bound is not none %}
+            and dbt_incr_target.{{ load_time }} > {{ lower_bound }}
+            {%- endif %}
+    )
+{%- endmacro %}

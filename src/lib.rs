@@ -1,0 +1,15 @@
+//! dbt-incr: generates dbt incremental models that stay equal to a full refresh through late
+//! data, duplicates and backfills, plus the dispatchable macro package they call.
+//!
+//! The pipeline: [`project`] finds the dbt project and its specs, [`spec`] parses and validates
+//! them against a [`dialect`], [`render`] turns each model into text, [`generate`] plans and
+//! writes the files. [`macros`] is the dbt macro package the models call.
+
+pub mod cli;
+pub mod dialect;
+pub mod error;
+pub mod generate;
+pub mod macros;
+pub mod project;
+pub mod render;
+pub mod spec;
