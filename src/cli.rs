@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+use crate::compile::{self, Branch};
 use crate::dialect::{DIALECTS, Strategy};
 use crate::error::Error;
 use crate::generate::{self, Request};
@@ -43,6 +44,22 @@ enum Command {
         #[arg(long, short)]
         quiet: bool,
     },
+    /// Print the SQL a generated model runs, compiled offline under a mock dbt context.
+    #[command(after_help = "Examples:\n  dbt-incr compile fct_events\n  dbt-incr compile fct_events --dialect bigquery --branch backfill\n\nThe mock answers `is_incremental()` and the backfill vars per branch, reads the source's\ncolumns from the spec (or a stand-in list), and uses 2024-03-01 as a BigQuery watermark.")]
+    Compile {
+        /// The model's name, as in the spec.
+        model: String,
+        #[arg(long, default_value = ".", value_name = "DIR")]
+        project: PathBuf,
+        #[arg(long, value_name = "PATH")]
+        spec: Option<PathBuf>,
+        /// Compile for this dialect instead of the spec's.
+        #[arg(long, value_name = "NAME")]
+        dialect: Option<String>,
+        /// Which branch of the model to compile [default: all three].
+        #[arg(long, value_enum)]
+        branch: Option<Branch>,
+    },
     /// List the dialects with their strategies and capabilities.
     Dialects,
 }
@@ -69,7 +86,7 @@ pub fn main() -> ExitCode {
 fn run(cli: Cli) -> Result<(), Error> {
     match cli.command {
         Command::Generate { project, spec, dialect, quiet } => {
-            let plan = generate::plan(&Request { project_dir: project, spec, dialect })?;
+            let plan = generate::plan(&Request { project_dir: project, spec, dialect, dialect_overrides_spec: false })?;
             let report = generate::write(&plan)?;
             if !quiet {
                 for path in &report.written {
@@ -81,6 +98,27 @@ fn run(cli: Cli) -> Result<(), Error> {
                     report.written.len(),
                     report.unchanged.len()
                 );
+            }
+            Ok(())
+        }
+        Command::Compile { model, project, spec, dialect, branch } => {
+            let request = Request { project_dir: project, spec, dialect, dialect_overrides_spec: true };
+            let plan = generate::plan(&request)?;
+            let Some((m, file)) = plan.model_file(&model) else {
+                let names: Vec<&str> = plan.models.iter().map(|m| m.name.as_str()).collect();
+                return Err(crate::error::Diagnostic::new(format!("no model `{model}` in the spec"))
+                    .did_you_mean(&model, names.iter().copied())
+                    .into());
+            };
+            let branches = branch.map(|b| vec![b]).unwrap_or_else(|| Branch::ALL.to_vec());
+            for (i, b) in branches.iter().enumerate() {
+                if branches.len() > 1 {
+                    if i > 0 {
+                        println!();
+                    }
+                    println!("-- {} · {} · {b}", m.name, m.dialect.name);
+                }
+                print!("{}", compile::compile(m, &file.contents, m.dialect, *b)?);
             }
             Ok(())
         }
@@ -109,7 +147,7 @@ pub fn dialects_table() -> String {
             d.name.to_string(),
             strategies.join(", "),
             if d.qualify { "yes" } else { "no" }.to_string(),
-            d.interval_example.to_string(),
+            d.interval_example.replace("{ts}", "ts"),
             d.note.to_string(),
         ]);
     }

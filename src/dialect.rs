@@ -62,13 +62,18 @@ pub struct Dialect {
     pub correlated_exists: bool,
     /// Extra `config()` entries a merge needs on this adapter (e.g. a table format that supports it).
     pub merge_config: &'static [(&'static str, &'static str)],
-    /// What `subtract 3 days` looks like here (documentation and capability checks).
+    /// What `{ts}` minus 3 days looks like here (shown by `dialects`; checked against compiled SQL).
     pub interval_example: &'static str,
     /// Whether the incremental watermark is inlined as a literal at run time (partition pruning).
     pub literal_watermark: bool,
     /// Whether `partition_by` / `cluster_by` can be passed to this adapter.
     pub partition_by: bool,
     pub cluster_by: bool,
+    /// The adapter this one inherits macros from (dbt dispatch tries `<name>__`, then
+    /// `<parent>__`, then `default__`).
+    pub parent: Option<&'static str>,
+    /// The `sqlparser` dialect used to check compiled SQL in tests.
+    pub sqlparser: &'static str,
     /// One line on what to know about this warehouse.
     pub note: &'static str,
 }
@@ -84,10 +89,12 @@ pub static DIALECTS: &[Dialect] = &[
         qualify: false,
         correlated_exists: true,
         merge_config: &[("table_type", "iceberg")],
-        interval_example: "date_add('day', -3, c)",
+        interval_example: "date_add('day', -3, {ts})",
         literal_watermark: false,
         partition_by: true,
         cluster_by: false,
+        parent: None,
+        sqlparser: "generic",
         note: "merge needs an Iceberg table; dbt-incr sets table_type='iceberg'",
     },
     Dialect {
@@ -97,10 +104,12 @@ pub static DIALECTS: &[Dialect] = &[
         qualify: true,
         correlated_exists: true,
         merge_config: &[],
-        interval_example: "timestamp_sub(c, interval 3 day)",
+        interval_example: "timestamp_sub({ts}, interval 3 day)",
         literal_watermark: true,
         partition_by: true,
         cluster_by: true,
+        parent: None,
+        sqlparser: "bigquery",
         note: "watermark inlined as a literal so partition pruning still works; load_time must be TIMESTAMP",
     },
     Dialect {
@@ -110,10 +119,12 @@ pub static DIALECTS: &[Dialect] = &[
         qualify: false,
         correlated_exists: false,
         merge_config: &[],
-        interval_example: "c - interval 3 day",
+        interval_example: "{ts} - interval 3 day",
         literal_watermark: false,
         partition_by: true,
         cluster_by: false,
+        parent: None,
+        sqlparser: "clickhouse",
         note: "delete+insert is dbt-clickhouse's delete_insert (lightweight deletes)",
     },
     Dialect {
@@ -123,10 +134,12 @@ pub static DIALECTS: &[Dialect] = &[
         qualify: true,
         correlated_exists: true,
         merge_config: &[],
-        interval_example: "c - interval 3 day",
+        interval_example: "{ts} - interval 3 day",
         literal_watermark: false,
         partition_by: true,
         cluster_by: true,
+        parent: Some("spark"),
+        sqlparser: "databricks",
         note: "Delta tables (the default) support every strategy",
     },
     Dialect {
@@ -136,10 +149,12 @@ pub static DIALECTS: &[Dialect] = &[
         qualify: true,
         correlated_exists: true,
         merge_config: &[],
-        interval_example: "c - interval '3 day'",
+        interval_example: "{ts} - interval '3 day'",
         literal_watermark: false,
         partition_by: false,
         cluster_by: false,
+        parent: None,
+        sqlparser: "duckdb",
         note: "merge and microbatch need DuckDB >= 1.4; delete+insert commits far faster than merge",
     },
     Dialect {
@@ -149,10 +164,12 @@ pub static DIALECTS: &[Dialect] = &[
         qualify: false,
         correlated_exists: true,
         merge_config: &[],
-        interval_example: "c - interval '3 day'",
+        interval_example: "{ts} - interval '3 day'",
         literal_watermark: false,
         partition_by: false,
         cluster_by: false,
+        parent: None,
+        sqlparser: "postgresql",
         note: "merge needs PostgreSQL >= 15",
     },
     Dialect {
@@ -162,10 +179,12 @@ pub static DIALECTS: &[Dialect] = &[
         qualify: true,
         correlated_exists: true,
         merge_config: &[],
-        interval_example: "dateadd(day, -3, c)",
+        interval_example: "dateadd(day, -3, {ts})",
         literal_watermark: false,
         partition_by: false,
         cluster_by: false,
+        parent: Some("postgres"),
+        sqlparser: "redshift",
         note: "qualify exists since 2023",
     },
     Dialect {
@@ -175,10 +194,12 @@ pub static DIALECTS: &[Dialect] = &[
         qualify: true,
         correlated_exists: true,
         merge_config: &[],
-        interval_example: "dateadd(day, -3, c)",
+        interval_example: "dateadd(day, -3, {ts})",
         literal_watermark: false,
         partition_by: false,
         cluster_by: true,
+        parent: None,
+        sqlparser: "snowflake",
         note: "insert_overwrite replaces the whole table here",
     },
     Dialect {
@@ -188,10 +209,12 @@ pub static DIALECTS: &[Dialect] = &[
         qualify: false,
         correlated_exists: true,
         merge_config: &[("file_format", "delta")],
-        interval_example: "c - interval 3 day",
+        interval_example: "{ts} - interval 3 day",
         literal_watermark: false,
         partition_by: true,
         cluster_by: false,
+        parent: None,
+        sqlparser: "hive",
         note: "merge needs Delta, Iceberg or Hudi; dbt-incr sets file_format='delta'",
     },
     Dialect {
@@ -201,10 +224,12 @@ pub static DIALECTS: &[Dialect] = &[
         qualify: false,
         correlated_exists: true,
         merge_config: &[],
-        interval_example: "dateadd(day, -3, c)",
+        interval_example: "dateadd(day, -3, {ts})",
         literal_watermark: false,
         partition_by: false,
         cluster_by: false,
+        parent: None,
+        sqlparser: "mssql",
         note: "Fabric behaves alike",
     },
     Dialect {
@@ -214,10 +239,12 @@ pub static DIALECTS: &[Dialect] = &[
         qualify: false,
         correlated_exists: true,
         merge_config: &[],
-        interval_example: "date_add('day', -3, c)",
+        interval_example: "date_add('day', -3, {ts})",
         literal_watermark: false,
         partition_by: false,
         cluster_by: false,
+        parent: None,
+        sqlparser: "generic",
         note: "merge and delete+insert depend on the connector (Iceberg, Delta Lake, Hive ACID)",
     },
 ];
@@ -225,6 +252,14 @@ pub static DIALECTS: &[Dialect] = &[
 impl Dialect {
     pub fn find(name: &str) -> Option<&'static Dialect> {
         DIALECTS.iter().find(|d| d.name == name)
+    }
+
+    /// The macro prefixes dbt's `adapter.dispatch` tries here, in order.
+    pub fn dispatch_prefixes(&self) -> Vec<&'static str> {
+        let mut prefixes = vec![self.name];
+        prefixes.extend(self.parent);
+        prefixes.push("default");
+        prefixes
     }
 
     pub fn names() -> impl Iterator<Item = &'static str> {

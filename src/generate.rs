@@ -20,6 +20,8 @@ pub struct Request {
     pub spec: Option<PathBuf>,
     /// `--dialect`.
     pub dialect: Option<String>,
+    /// Whether `--dialect` wins over a spec's `dialect:` (for offline compiles).
+    pub dialect_overrides_spec: bool,
 }
 
 /// One file to write, its path relative to the project root.
@@ -38,11 +40,28 @@ pub struct Plan {
     pub files: Vec<GeneratedFile>,
 }
 
+impl Plan {
+    /// A model and its generated file.
+    pub fn model_file(&self, name: &str) -> Option<(&Model, &GeneratedFile)> {
+        let model = self.models.iter().find(|m| m.name == name)?;
+        let file = self.files.iter().find(|f| f.path == self.model_path(model))?;
+        Some((model, file))
+    }
+
+    /// Where `model`'s file goes, relative to the project root.
+    pub fn model_path(&self, model: &Model) -> PathBuf {
+        let mut path = PathBuf::from(&self.project.model_path);
+        path.extend(&model.path);
+        path.push(format!("{}.sql", model.name));
+        path
+    }
+}
+
 /// Reads and validates every spec, then renders every file, without writing anything.
 pub fn plan(request: &Request) -> Result<Plan, Error> {
     let project = Project::load(&request.project_dir)?;
     let spec_files = project.spec_files(request.spec.as_deref())?;
-    let choice = DialectChoice { cli: request.dialect.clone(), profile: project.profile_adapter() };
+    let choice = DialectChoice { cli: request.dialect.clone(), cli_overrides_spec: request.dialect_overrides_spec, profile: project.profile_adapter() };
 
     let mut diags = Vec::new();
     let mut specs = Vec::new();

@@ -6,6 +6,7 @@
 //! writes the files. [`macros`] is the dbt macro package the models call.
 
 pub mod cli;
+pub mod compile;
 pub mod dialect;
 pub mod error;
 pub mod generate;

@@ -200,6 +200,8 @@ pub struct SpecSource<'a> {
 pub struct DialectChoice {
     /// `--dialect`.
     pub cli: Option<String>,
+    /// Whether `--dialect` wins over the spec's `dialect:` (`compile` renders any dialect).
+    pub cli_overrides_spec: bool,
     /// The adapter type of the profile's default target, and where it was read.
     pub profile: Option<(String, PathBuf)>,
 }
@@ -311,7 +313,7 @@ impl Validator<'_> {
 
     fn dialect(&mut self, spec: Option<&Spanned<String>>, choice: &DialectChoice) -> Option<&'static Dialect> {
         let known = || Dialect::names().collect::<Vec<_>>().join(", ");
-        if let Some(s) = spec {
+        if let Some(s) = spec.filter(|_| !(choice.cli_overrides_spec && choice.cli.is_some())) {
             let Some(d) = Dialect::find(&s.value) else {
                 let d = self
                     .diag(s, "dialect", format!("unknown dialect `{}`", s.value))

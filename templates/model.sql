@@ -30,7 +30,7 @@ with source_rows as (
     select
         [[ select_list ]]
     from {{ [[ from ]] }}
-    where {{ dbt_incr_in_window('[[ event_time ]]', model.batch.event_time_start.strftime('%Y-%m-%d %H:%M:%S'), model.batch.event_time_end.strftime('%Y-%m-%d %H:%M:%S')) }}
+    where {{ dbt_incr_in_window('[[ event_time ]]', model.batch.event_time_start.strftime('%Y-%m-%d %H:%M:%S'), model.batch.event_time_end.strftime('%Y-%m-%d %H:%M:%S')) | indent(6) }}
 
 )[% if dedup %],[% endif %]
 [%- else %]
@@ -50,10 +50,10 @@ with source_rows as (
     from {{ [[ from ]] }}
     {%- if backfill %}
     -- backfill: re-read the rows whose [[ window_column ]] lies in [backfill_start, backfill_end)
-    where {{ dbt_incr_in_window('[[ window_column ]]', backfill_start, backfill_end) }}
+    where {{ dbt_incr_in_window('[[ window_column ]]', backfill_start, backfill_end) | indent(6) }}
     {%- elif incremental %}
     -- incremental: rows loaded after the target's newest [[ load_time ]] minus [[ lookback ]]
-    where [[ load_time ]] > {{ watermark }}
+    where [[ load_time ]] > {{ watermark | indent(4) }}
     {%- endif %}
 
 )[% if dedup %],[% endif %]
@@ -63,7 +63,7 @@ with source_rows as (
 latest as (
 
     -- one row per [[ unique_key_text ]]: the latest [[ load_time ]], ties broken by [[ tie_breaker_text ]]
-    {{ dbt_incr_latest_per_key('source_rows', [[ unique_key ]], '[[ load_time ]]', columns[% if tie_breaker %], [[ tie_breaker ]][% endif %]) }}
+    {{ dbt_incr_latest_per_key('source_rows', [[ unique_key ]], '[[ load_time ]]', columns[% if tie_breaker %], [[ tie_breaker ]][% endif %]) | indent(4) }}
 
 )
 

@@ -23,6 +23,6 @@
 
 {#- `column` lies in [backfill_start, backfill_end). -#}
 {% macro dbt_incr_in_window(column, backfill_start, backfill_end) -%}
-    {{ column }} >= {{ dbt_incr_timestamp_literal(backfill_start) }}
-      and {{ column }} < {{ dbt_incr_timestamp_literal(backfill_end) }}
+{{ column }} >= {{ dbt_incr_timestamp_literal(backfill_start) }}
+and {{ column }} < {{ dbt_incr_timestamp_literal(backfill_end) }}
 {%- endmacro %}

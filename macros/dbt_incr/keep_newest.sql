@@ -7,38 +7,39 @@
 {%- endmacro %}
 
 {% macro default__dbt_incr_keep_newest(batch, target, unique_key, load_time, lower_bound) -%}
-    not exists (
-        select 1
-        from {{ target }} as dbt_incr_target
-        where
-            {%- for key in unique_key %}
-            dbt_incr_target.{{ key }} = {{ batch }}.{{ key }} and
-            {%- endfor %}
-            dbt_incr_target.{{ load_time }} > {{ batch }}.{{ load_time }}
-            {%- if lower_bound is not none %}
-            and dbt_incr_target.{{ load_time }} > {{ lower_bound }}
-            {%- endif %}
-    )
+not exists (
+    select 1
+    from {{ target }} as dbt_incr_target
+    where
+        {%- for key in unique_key %}
+        dbt_incr_target.{{ key }} = {{ batch }}.{{ key }} and
+        {%- endfor %}
+        dbt_incr_target.{{ load_time }} > {{ batch }}.{{ load_time }}
+        {%- if lower_bound is not none %}
+        and dbt_incr_target.{{ load_time }} > {{ lower_bound | indent(8) }}
+        {%- endif %}
+)
 {%- endmacro %}
 
 {#- ClickHouse: correlated subqueries are not generally supported, so the keys to skip are found
     with a join and excluded with NOT IN (keys are never NULL).
     https://clickhouse.com/docs/sql-reference/operators/in -#}
 {% macro clickhouse__dbt_incr_keep_newest(batch, target, unique_key, load_time, lower_bound) -%}
-    ({{ unique_key | join(', ') }}) not in (
-        select
-            {%- for key in unique_key %}
-            dbt_incr_target.{{ key }}{{ ',' if not loop.last }}
-            {%- endfor %}
-        from {{ target }} as dbt_incr_target
-        inner join {{ batch }} as dbt_incr_batch
-            on
-            {%- for key in unique_key %}
-            dbt_incr_target.{{ key }} = dbt_incr_batch.{{ key }}{{ ' and' if not loop.last }}
-            {%- endfor %}
-        where dbt_incr_target.{{ load_time }} > dbt_incr_batch.{{ load_time }}
-            {%- if lower_bound is not none %}
-            and dbt_incr_target.{{ load_time }} > {{ lower_bound }}
-            {%- endif %}
-    )
+({{ unique_key | join(', ') }}) not in (
+    select
+        {%- for key in unique_key %}
+        dbt_incr_target.{{ key }}{{ ',' if not loop.last }}
+        {%- endfor %}
+    from {{ target }} as dbt_incr_target
+    inner join {{ batch }} as dbt_incr_batch
+        on
+        {%- for key in unique_key %}
+        dbt_incr_target.{{ key }} = dbt_incr_batch.{{ key }}{{ ' and' if not loop.last }}
+        {%- endfor %}
+    where
+        dbt_incr_target.{{ load_time }} > dbt_incr_batch.{{ load_time }}
+        {%- if lower_bound is not none %}
+        and dbt_incr_target.{{ load_time }} > {{ lower_bound | indent(8) }}
+        {%- endif %}
+)
 {%- endmacro %}

@@ -16,28 +16,28 @@
 
 {#- Portable form: rank in a subquery, keep rank 1, and name the columns to drop the rank. -#}
 {% macro default__dbt_incr_latest_per_key(relation, unique_key, load_time, columns, tie_breaker) -%}
+select
+    {{ columns | join(',\n    ') }}
+from (
     select
-        {{ columns | join(',\n        ') }}
-    from (
-        select
-            *,
-            row_number() over (
-                partition by {{ unique_key | join(', ') }}
-                order by {{ _dbt_incr_dedup_order(unique_key, load_time, columns, tie_breaker) }}
-            ) as dbt_incr_row_number
-        from {{ relation }}
-    ) as ranked
-    where dbt_incr_row_number = 1
+        *,
+        row_number() over (
+            partition by {{ unique_key | join(', ') }}
+            order by {{ _dbt_incr_dedup_order(unique_key, load_time, columns, tie_breaker) }}
+        ) as dbt_incr_row_number
+    from {{ relation }}
+) as ranked
+where dbt_incr_row_number = 1
 {%- endmacro %}
 
 {#- Warehouses with QUALIFY filter on the window in place: no subquery, no column list. -#}
 {% macro _dbt_incr_latest_per_key_qualify(relation, unique_key, load_time, columns, tie_breaker) -%}
-    select *
-    from {{ relation }}
-    qualify row_number() over (
-        partition by {{ unique_key | join(', ') }}
-        order by {{ _dbt_incr_dedup_order(unique_key, load_time, columns, tie_breaker) }}
-    ) = 1
+select *
+from {{ relation }}
+qualify row_number() over (
+    partition by {{ unique_key | join(', ') }}
+    order by {{ _dbt_incr_dedup_order(unique_key, load_time, columns, tie_breaker) }}
+) = 1
 {%- endmacro %}
 
 {#- Snowflake: QUALIFY. https://docs.snowflake.com/en/sql-reference/constructs/qualify -#}
@@ -66,11 +66,11 @@
     `where true` satisfies them and costs nothing.
     https://cloud.google.com/bigquery/docs/reference/standard-sql/query-syntax#qualify_clause -#}
 {% macro bigquery__dbt_incr_latest_per_key(relation, unique_key, load_time, columns, tie_breaker) -%}
-    select *
-    from {{ relation }}
-    where true
-    qualify row_number() over (
-        partition by {{ unique_key | join(', ') }}
-        order by {{ _dbt_incr_dedup_order(unique_key, load_time, columns, tie_breaker) }}
-    ) = 1
+select *
+from {{ relation }}
+where true
+qualify row_number() over (
+    partition by {{ unique_key | join(', ') }}
+    order by {{ _dbt_incr_dedup_order(unique_key, load_time, columns, tie_breaker) }}
+) = 1
 {%- endmacro %}

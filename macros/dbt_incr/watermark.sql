@@ -8,13 +8,13 @@
 {#- A scalar subquery. Engines with zone maps or min/max statistics (DuckDB, Snowflake, ...)
     answer max() from metadata and prune the source scan with the result at run time. -#}
 {% macro default__dbt_incr_watermark(target, load_time, amount, unit) -%}
-    (
-        select coalesce(
-            {{ dbt_incr_subtract_interval('max(' ~ load_time ~ ')', amount, unit) }},
-            {{ dbt_incr_timestamp_literal('1900-01-01 00:00:00') }}
-        )
-        from {{ target }}
+(
+    select coalesce(
+        {{ dbt_incr_subtract_interval('max(' ~ load_time ~ ')', amount, unit) }},
+        {{ dbt_incr_timestamp_literal('1900-01-01 00:00:00') }}
     )
+    from {{ target }}
+)
 {%- endmacro %}
 
 {#- BigQuery prunes partitions only on constants: a subquery in the filter scans every partition.

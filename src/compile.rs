@@ -1,0 +1,264 @@
+//! Offline compile: renders a generated model, with the dbt_incr macros, under a mock dbt
+//! context, so a reviewer (or a test) sees the SQL each branch runs on each warehouse without a
+//! connection.
+//!
+//! The mock is deliberately small: it implements what generated models and the macro package
+//! call (`config`, `is_incremental`, `var`, `source`, `ref`, `this`, `adapter.dispatch`,
+//! `adapter.get_columns_in_relation`, `run_query`, `exceptions.raise_compiler_error`,
+//! `model.batch`), with the values of one [`Branch`].
+
+use std::fmt;
+use std::sync::Arc;
+
+use minijinja::value::{Kwargs, Object, Value};
+use minijinja::{Environment, ErrorKind, State};
+
+use crate::dialect::Dialect;
+use crate::error::Error;
+use crate::macros;
+use crate::spec::{Model, Relation};
+
+/// Which path through a generated model to compile.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Branch {
+    /// First run or `--full-refresh`: `is_incremental()` is false.
+    FullRefresh,
+    /// A scheduled run: `is_incremental()` is true, no backfill vars.
+    Incremental,
+    /// `--vars '{backfill_start: "2024-01-01", backfill_end: "2024-02-01"}'` on an existing table.
+    Backfill,
+}
+
+impl Branch {
+    pub const ALL: [Branch; 3] = [Branch::FullRefresh, Branch::Incremental, Branch::Backfill];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Branch::FullRefresh => "full-refresh",
+            Branch::Incremental => "incremental",
+            Branch::Backfill => "backfill",
+        }
+    }
+}
+
+impl fmt::Display for Branch {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// The backfill window the mock passes as `--vars`.
+pub const MOCK_BACKFILL: (&str, &str) = ("2024-01-01", "2024-02-01");
+/// What the mock `run_query` answers for a watermark query.
+pub const MOCK_WATERMARK: &str = "2024-03-01 00:00:00.000000";
+/// The target schema of the mock project.
+pub const MOCK_SCHEMA: &str = "analytics";
+
+/// Compiles `model_sql` (a generated model file) for one branch, as dbt would on `dialect`.
+pub fn compile(model: &Model, model_sql: &str, dialect: &'static Dialect, branch: Branch) -> Result<String, Error> {
+    compile_with_vars(model, model_sql, dialect, branch, None)
+}
+
+/// As [`compile`], with explicit `backfill_start` / `backfill_end` vars (either may be absent).
+pub fn compile_with_vars(
+    model: &Model,
+    model_sql: &str,
+    dialect: &'static Dialect,
+    branch: Branch,
+    vars: Option<(Option<&str>, Option<&str>)>,
+) -> Result<String, Error> {
+    let mut source = String::new();
+    for (_, text) in macros::FILES {
+        source.push_str(&resolve_dispatch(text, dialect));
+        source.push('\n');
+    }
+    // Macro definitions render to blank lines; the marker tells where the model starts.
+    const START: &str = "\u{1}dbt-incr-model-start\u{1}";
+    source.push_str(START);
+    source.push_str(model_sql);
+
+    let mut env = Environment::new();
+    env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
+    env.add_function("config", |kwargs: Kwargs| -> Result<String, minijinja::Error> {
+        drop(kwargs);
+        Ok(String::new())
+    });
+    let incremental = branch != Branch::FullRefresh;
+    env.add_function("is_incremental", move || incremental);
+    let (start, end) = match (vars, branch) {
+        (Some(v), _) => (v.0.map(str::to_string), v.1.map(str::to_string)),
+        (None, Branch::Backfill) => (Some(MOCK_BACKFILL.0.to_string()), Some(MOCK_BACKFILL.1.to_string())),
+        (None, _) => (None, None),
+    };
+    env.add_function("var", move |name: String, default: Option<Value>| -> Value {
+        let value = match name.as_str() {
+            "backfill_start" => start.clone(),
+            "backfill_end" => end.clone(),
+            _ => None,
+        };
+        value.map(Value::from).unwrap_or_else(|| default.unwrap_or(Value::from(())))
+    });
+    env.add_function("source", |source: String, table: String| format!("{source}.{table}"));
+    env.add_function("ref", |a: String, b: Option<String>| match b {
+        Some(model) => format!("{MOCK_SCHEMA}.{model}"),
+        None => format!("{MOCK_SCHEMA}.{a}"),
+    });
+    env.add_function("run_query", |_sql: String| Value::from_object(MockTable));
+    env.add_global("this", format!("{MOCK_SCHEMA}.{}", model.name));
+    env.add_global("execute", true);
+    env.add_global("exceptions", Value::from_object(MockExceptions));
+    env.add_global("adapter", Value::from_object(MockAdapter { columns: mock_columns(model), from: relation_name(&model.from) }));
+    env.add_global(
+        "model",
+        Value::from_pairs([(
+            "batch",
+            Value::from_pairs([
+                ("event_time_start", Value::from_object(MockDatetime("2024-01-01 00:00:00"))),
+                ("event_time_end", Value::from_object(MockDatetime("2024-01-02 00:00:00"))),
+            ]),
+        )]),
+    );
+
+    let template = env.template_from_named_str("compile", &source).map_err(|source| Error::Template { name: model.name.clone(), source })?;
+    let rendered = template.render(()).map_err(|source| Error::Template { name: model.name.clone(), source })?;
+    let sql = rendered.split_once(START).map(|(_, s)| s).unwrap_or(&rendered);
+    Ok(tidy(sql))
+}
+
+/// Replaces `adapter.dispatch('name')` with the macro dbt would pick for `dialect`.
+fn resolve_dispatch(text: &str, dialect: &Dialect) -> String {
+    const CALL: &str = "adapter.dispatch('";
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find(CALL) {
+        out.push_str(&rest[..at]);
+        let after = &rest[at + CALL.len()..];
+        let close = after.find("')").expect("dispatch calls are closed");
+        let name = &after[..close];
+        let chosen = dialect
+            .dispatch_prefixes()
+            .into_iter()
+            .map(|prefix| format!("{prefix}__{name}"))
+            .find(|candidate| macros::FILES.iter().any(|(_, src)| src.contains(&format!("macro {candidate}("))))
+            .unwrap_or_else(|| format!("default__{name}"));
+        out.push_str(&chosen);
+        rest = &after[close + 2..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Drops the blank lines Jinja tags leave behind: leading ones, and runs of more than one.
+fn tidy(sql: &str) -> String {
+    let mut out = String::new();
+    let mut blank = 0;
+    for line in sql.lines() {
+        let line = line.trim_end();
+        if line.is_empty() {
+            blank += 1;
+            continue;
+        }
+        if blank > 0 && !out.is_empty() {
+            out.push('\n');
+        }
+        blank = 0;
+        out.push_str(line);
+        out.push('\n');
+    }
+    out
+}
+
+fn relation_name(r: &Relation) -> String {
+    match r {
+        Relation::Source { source, table } => format!("{source}.{table}"),
+        Relation::Ref { model, .. } => format!("{MOCK_SCHEMA}.{model}"),
+    }
+}
+
+/// The source's columns as the mock warehouse reports them: the spec's `columns`, else the
+/// model's key, a payload column, its event time and its load time.
+fn mock_columns(model: &Model) -> Vec<String> {
+    if let Some(cols) = &model.columns {
+        return cols.clone();
+    }
+    let mut cols = model.unique_key.clone();
+    cols.push("payload".into());
+    cols.extend(model.event_time.clone());
+    cols.push(model.load_time.clone());
+    cols
+}
+
+#[derive(Debug)]
+struct MockAdapter {
+    columns: Vec<String>,
+    from: String,
+}
+
+impl Object for MockAdapter {
+    fn call_method(self: &Arc<Self>, _state: &mut State<'_, '_>, method: &str, args: &[Value]) -> Result<Value, minijinja::Error> {
+        match method {
+            "get_columns_in_relation" => {
+                let relation = args.first().map(|v| v.to_string()).unwrap_or_default();
+                if relation != self.from {
+                    return Err(minijinja::Error::new(ErrorKind::InvalidOperation, format!("mock knows the columns of {} only, not {relation}", self.from)));
+                }
+                Ok(Value::from(self.columns.iter().map(|c| Value::from_pairs([("name", c.as_str())])).collect::<Vec<_>>()))
+            }
+            _ => Err(minijinja::Error::new(ErrorKind::UnknownMethod, format!("the mock adapter has no method {method}"))),
+        }
+    }
+}
+
+#[derive(Debug)]
+struct MockExceptions;
+
+impl Object for MockExceptions {
+    fn call_method(self: &Arc<Self>, _state: &mut State<'_, '_>, method: &str, args: &[Value]) -> Result<Value, minijinja::Error> {
+        match method {
+            "raise_compiler_error" => {
+                let message = args.first().map(|v| v.to_string()).unwrap_or_default();
+                Err(minijinja::Error::new(ErrorKind::InvalidOperation, format!("Compilation Error: {message}")))
+            }
+            _ => Err(minijinja::Error::new(ErrorKind::UnknownMethod, format!("exceptions has no method {method}"))),
+        }
+    }
+}
+
+/// `run_query(...)` result: `.columns[0].values()[0]` is [`MOCK_WATERMARK`].
+#[derive(Debug)]
+struct MockTable;
+
+impl Object for MockTable {
+    fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
+        (key.as_str() == Some("columns")).then(|| Value::from(vec![Value::from_object(MockColumn)]))
+    }
+}
+
+#[derive(Debug)]
+struct MockColumn;
+
+impl Object for MockColumn {
+    fn call_method(self: &Arc<Self>, _state: &mut State<'_, '_>, method: &str, _args: &[Value]) -> Result<Value, minijinja::Error> {
+        match method {
+            "values" => Ok(Value::from(vec![Value::from(MOCK_WATERMARK)])),
+            _ => Err(minijinja::Error::new(ErrorKind::UnknownMethod, format!("a column has no method {method}"))),
+        }
+    }
+}
+
+/// A datetime with `strftime` (always answering its fixed text).
+#[derive(Debug)]
+struct MockDatetime(&'static str);
+
+impl Object for MockDatetime {
+    fn call_method(self: &Arc<Self>, _state: &mut State<'_, '_>, method: &str, _args: &[Value]) -> Result<Value, minijinja::Error> {
+        match method {
+            "strftime" => Ok(Value::from(self.0)),
+            _ => Err(minijinja::Error::new(ErrorKind::UnknownMethod, format!("a datetime has no method {method}"))),
+        }
+    }
+
+    fn render(self: &Arc<Self>, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.0)
+    }
+}
