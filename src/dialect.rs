@@ -66,7 +66,8 @@ pub struct Dialect {
     pub interval_example: &'static str,
     /// Whether the incremental watermark is inlined as a literal at run time (partition pruning).
     pub literal_watermark: bool,
-    /// Whether `partition_by` / `cluster_by` can be passed to this adapter.
+    /// Whether `partition_by` (daily partitions of a TIMESTAMP column) / `cluster_by` can be
+    /// passed to this adapter.
     pub partition_by: bool,
     pub cluster_by: bool,
     /// The adapter this one inherits macros from (dbt dispatch tries `<name>__`, then
@@ -91,7 +92,7 @@ pub static DIALECTS: &[Dialect] = &[
         merge_config: &[("table_type", "iceberg")],
         interval_example: "date_add('day', -3, {ts})",
         literal_watermark: false,
-        partition_by: true,
+        partition_by: false,
         cluster_by: false,
         parent: None,
         sqlparser: "generic",
@@ -121,7 +122,7 @@ pub static DIALECTS: &[Dialect] = &[
         merge_config: &[],
         interval_example: "{ts} - interval 3 day",
         literal_watermark: false,
-        partition_by: true,
+        partition_by: false,
         cluster_by: false,
         parent: None,
         sqlparser: "clickhouse",
@@ -136,7 +137,7 @@ pub static DIALECTS: &[Dialect] = &[
         merge_config: &[],
         interval_example: "{ts} - interval 3 day",
         literal_watermark: false,
-        partition_by: true,
+        partition_by: false,
         cluster_by: true,
         parent: Some("spark"),
         sqlparser: "databricks",
@@ -211,10 +212,10 @@ pub static DIALECTS: &[Dialect] = &[
         merge_config: &[("file_format", "delta")],
         interval_example: "{ts} - interval 3 day",
         literal_watermark: false,
-        partition_by: true,
+        partition_by: false,
         cluster_by: false,
         parent: None,
-        sqlparser: "hive",
+        sqlparser: "databricks",
         note: "merge needs Delta, Iceberg or Hudi; dbt-incr sets file_format='delta'",
     },
     Dialect {

@@ -216,7 +216,11 @@ pub fn parse(source: SpecSource<'_>, choice: &DialectChoice) -> Result<SpecFile,
         let message = yaml_message(&e);
         let mut d = Diagnostic::new(message.clone()).at(file, text, line, column);
         if let Some(unknown) = unknown_field(&message) {
-            d = d.key(unknown).did_you_mean(unknown, MODEL_KEYS.iter().copied().chain(["version", "dialect", "defaults", "models"]));
+            let top = ["version", "dialect", "defaults", "models"];
+            d = d.key(unknown).did_you_mean(unknown, MODEL_KEYS.iter().copied().chain(top));
+            if d.hint.is_none() {
+                d = d.hint(format!("valid keys: {} (top level: {})", MODEL_KEYS.join(", "), top.join(", ")));
+            }
         }
         Error::from(d)
     })?;
@@ -246,7 +250,7 @@ pub fn parse(source: SpecSource<'_>, choice: &DialectChoice) -> Result<SpecFile,
     for (i, entry) in raw.models.value.iter().enumerate() {
         let key = format!("models[{i}]");
         if let Some(dialect) = dialect
-            && let Some(model) = v.model(&entry.value, &defaults, &key, entry.referenced.line() as usize, dialect)
+            && let Some(model) = v.model(&entry.value, &defaults, &key, (entry.referenced.line() as usize, entry.referenced.column() as usize), dialect)
         {
             if let Some(first) = seen.get(&model.name) {
                 let name = entry.value.name.as_ref().expect("validated");
@@ -265,20 +269,33 @@ pub fn parse(source: SpecSource<'_>, choice: &DialectChoice) -> Result<SpecFile,
     }
 }
 
-/// serde-saphyr's message without its own location prefix (we print ours).
+/// serde-saphyr's message, without its own location (we print ours) and in our words where
+/// the problem is one users often make.
 fn yaml_message(e: &serde_saphyr::Error) -> String {
     let text = e.without_snippet().to_string();
     let first = text.lines().next().unwrap_or("").trim();
     let first = first.strip_prefix("error: ").unwrap_or(first);
     // "line 4 column 5: unknown field ..." -> "unknown field ..."
-    match first.split_once(": ") {
-        Some((prefix, rest)) if prefix.starts_with("line ") => rest.to_string(),
-        _ => first.to_string(),
+    let message = match first.split_once(": ") {
+        Some((prefix, rest)) if prefix.starts_with("line ") => rest,
+        _ => first,
+    };
+    let message = match message.rfind(" at line ") {
+        Some(at) => &message[..at],
+        None => message,
+    };
+    if let Some(key) = message.strip_prefix("duplicate mapping key: ") {
+        let key = key.split(',').next().unwrap_or(key);
+        return format!("key `{key}` is given twice (a YAML key given twice is an error, not an override)");
     }
+    if let Some(field) = unknown_field(message) {
+        return format!("unknown key `{field}`");
+    }
+    message.to_string()
 }
 
 fn unknown_field(message: &str) -> Option<&str> {
-    let rest = message.strip_prefix("unknown field `")?;
+    let rest = message.strip_prefix("unknown field `").or_else(|| message.strip_prefix("unknown key `"))?;
     rest.split('`').next()
 }
 
@@ -303,8 +320,9 @@ impl Validator<'_> {
         self.diags.push(d);
     }
 
-    fn err_line(&mut self, line: usize, key: &str, message: impl Into<String>, hint: Option<&str>) {
-        let mut d = Diagnostic::new(message).at(self.file, self.text, line, 1).key(key);
+    /// An error about a whole model entry (a missing key): points at the entry's first key.
+    fn err_line(&mut self, at: (usize, usize), key: &str, message: impl Into<String>, hint: Option<&str>) {
+        let mut d = Diagnostic::new(message).at(self.file, self.text, at.0, at.1).key(key);
         if let Some(h) = hint {
             d = d.hint(h);
         }
@@ -364,7 +382,7 @@ impl Validator<'_> {
         None
     }
 
-    fn model(&mut self, raw: &RawModel, defaults: &RawModel, key: &str, line: usize, dialect: &'static Dialect) -> Option<Model> {
+    fn model(&mut self, raw: &RawModel, defaults: &RawModel, key: &str, at: (usize, usize), dialect: &'static Dialect) -> Option<Model> {
         let before = self.diags.len();
         // A model's own value wins over its default.
         macro_rules! pick {
@@ -380,14 +398,14 @@ impl Validator<'_> {
                 n.value.clone()
             }
             None => {
-                self.err_line(line, &k("name"), "model has no `name`", Some("every model needs `name: <model_name>`"));
+                self.err_line(at, &k("name"), "model has no `name`", Some("every model needs `name: <model_name>`"));
                 String::new()
             }
         };
         let from = match &raw.from {
             Some(f) => self.relation(f, &k("from")),
             None => {
-                self.err_line(line, &k("from"), format!("model `{name}` has no `from`"), Some("set `from: source('raw', 'events')` or `from: ref('stg_events')`"));
+                self.err_line(at, &k("from"), format!("model `{name}` has no `from`"), Some("set `from: source('raw', 'events')` or `from: ref('stg_events')`"));
                 None
             }
         };
@@ -402,7 +420,7 @@ impl Validator<'_> {
             }
             None => {
                 self.err_line(
-                    line,
+                    at,
                     &k("load_time"),
                     format!("model `{name}` has no `load_time`"),
                     Some("name the column your loader stamps when it writes a row (e.g. `_loaded_at`, `_fivetran_synced`); the incremental window is measured on it"),
@@ -503,7 +521,7 @@ impl Validator<'_> {
             }
         }
 
-        let strategy = self.strategy(pick!(incremental_strategy), &k("incremental_strategy"), line, dialect, &name, &unique_key, lookback, event_time.as_deref(), begin.as_deref(), partition_by.as_deref(), columns.as_ref());
+        let strategy = self.strategy(pick!(incremental_strategy), &k("incremental_strategy"), at, dialect, &name, &unique_key, lookback, event_time.as_deref(), begin.as_deref(), partition_by.as_deref(), columns.as_ref());
 
         if self.diags.len() > before {
             return None;
@@ -526,7 +544,7 @@ impl Validator<'_> {
             begin,
             batch_size,
             dialect,
-            line,
+            line: at.0,
         })
     }
 
@@ -536,7 +554,7 @@ impl Validator<'_> {
         &mut self,
         given: Option<&Spanned<String>>,
         key: &str,
-        line: usize,
+        at: (usize, usize),
         dialect: &'static Dialect,
         name: &str,
         unique_key: &[String],
@@ -549,7 +567,7 @@ impl Validator<'_> {
         let refuse = |this: &mut Self, message: String, hint: &str| {
             match given {
                 Some(g) => this.err(g, key, message, Some(hint)),
-                None => this.err_line(line, key, message, Some(hint)),
+                None => this.err_line(at, key, message, Some(hint)),
             };
             None
         };
@@ -760,7 +778,7 @@ fn is_iso_date(s: &str) -> bool {
 
 /// Shows a user value in a message without letting control characters or huge strings through.
 fn escape(s: &str) -> String {
-    let mut out: String = s.chars().take(80).flat_map(char::escape_debug).collect();
+    let mut out: String = s.chars().take(80).flat_map(|c| if c.is_control() { c.escape_debug().collect::<Vec<_>>() } else { vec![c] }).collect();
     if s.chars().count() > 80 {
         out.push('…');
     }

@@ -18,6 +18,9 @@
 {%- set backfill_end = var('backfill_end', none) %}
 {{- dbt_incr_check_backfill_vars(backfill_start, backfill_end) }}
 [%- if microbatch %]
+{%- if backfill_start is not none %}
+{{- exceptions.raise_compiler_error("dbt_incr: [[ name ]] is a microbatch model; re-process a window with dbt's own flags: dbt run -s [[ name ]] --event-time-start 2024-01-01 --event-time-end 2024-02-01") }}
+{%- endif %}
 [%- if columns %]
 {%- set columns = [[ columns ]] %}
 [%- endif %]
@@ -35,6 +38,11 @@ with source_rows as (
 )[% if dedup %],[% endif %]
 [%- else %]
 {%- set backfill = incremental and backfill_start is not none %}
+[%- if not dedup %]
+{%- if backfill %}
+{{- exceptions.raise_compiler_error("dbt_incr: [[ name ]] is append-only (no unique_key), so a backfill would append its window a second time; rebuild it with --full-refresh instead") }}
+{%- endif %}
+[%- endif %]
 {%- set watermark = dbt_incr_watermark(this, '[[ load_time ]]', [[ lookback_amount ]], '[[ lookback_unit ]]') if incremental and not backfill else none %}
 [%- if columns %]
 {%- set columns = [[ columns ]] %}

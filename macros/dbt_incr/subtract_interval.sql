@@ -1,7 +1,11 @@
 {#- `expression` minus `amount` minutes, hours or days, in each warehouse's date arithmetic.
-    `unit` is one of minute, hour, day. -#}
+    `unit` is one of minute, hour, day. Nothing to subtract leaves the expression alone. -#}
 {% macro dbt_incr_subtract_interval(expression, amount, unit) -%}
-    {{ adapter.dispatch('dbt_incr_subtract_interval')(expression, amount, unit) }}
+    {%- if amount == 0 -%}
+        {{ expression }}
+    {%- else -%}
+        {{ adapter.dispatch('dbt_incr_subtract_interval')(expression, amount, unit) }}
+    {%- endif -%}
 {%- endmacro %}
 
 {#- PostgreSQL and DuckDB: an interval literal. -#}

@@ -1,0 +1,260 @@
+//! Snapshot tests of everything dbt-incr emits, driven by fixture files:
+//!
+//! - `tests/fixtures/specs/*.yml` × every dialect: the generated model files, and the SQL of each
+//!   branch compiled offline (or, where the dialect cannot keep the promise, the error);
+//! - `tests/fixtures/dialects/<dialect>/*.yml`: dialect-specific specs, the same way;
+//! - `tests/fixtures/errors/*.yml`: specs that must fail, with their messages;
+//! - the macro package.
+//!
+//! Every compiled branch must parse with `sqlparser` in its dialect and pass the dialect's
+//! capability checks. A new case is a new fixture file; accept new snapshots with
+//! `INSTA_UPDATE=always INSTA_FORCE_PASS=1 cargo test --test generate` and review the diff.
+
+use std::collections::BTreeSet;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use dbt_incr::compile::{self, Branch, MOCK_WATERMARK};
+use dbt_incr::dialect::{DIALECTS, Dialect, Strategy};
+use dbt_incr::error::Error;
+use dbt_incr::macros;
+use dbt_incr::render::Renderer;
+use dbt_incr::spec::{self, DialectChoice, Model, SpecSource};
+
+fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn fixtures(dir: &Path) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "yml"))
+        .collect();
+    files.sort();
+    files
+}
+
+fn snapshot(folder: &str, name: &str, value: &str) {
+    let mut settings = insta::Settings::clone_current();
+    settings.set_snapshot_path(root().join("snapshots").join(folder));
+    settings.set_prepend_module_to_snapshot(false);
+    settings.set_omit_expression(true);
+    settings.bind(|| insta::assert_snapshot!(name.to_string(), value));
+}
+
+/// Shown path of a fixture: relative to tests/fixtures, so snapshots do not depend on the checkout.
+fn shown(path: &Path) -> PathBuf {
+    path.strip_prefix(root().join("tests/fixtures")).unwrap().to_path_buf()
+}
+
+struct Rendered {
+    model: Model,
+    path: String,
+    text: String,
+}
+
+fn render(path: &Path, choice: &DialectChoice) -> Result<Vec<Rendered>, Error> {
+    let text = std::fs::read_to_string(path).unwrap();
+    let shown = shown(path);
+    let spec = spec::parse(SpecSource { path: &shown, text: &text }, choice)?;
+    let renderer = Renderer::new();
+    spec.models
+        .into_iter()
+        .map(|model| {
+            let text = renderer.model(&model, &shown.to_string_lossy())?;
+            let mut path = PathBuf::from("models");
+            path.extend(&model.path);
+            path.push(format!("{}.sql", model.name));
+            Ok(Rendered { model, path: path.to_string_lossy().into_owned(), text })
+        })
+        .collect()
+}
+
+/// Parses `sql` with the dialect's sqlparser dialect; panics with the SQL on failure.
+fn assert_parses(dialect: &Dialect, case: &str, sql: &str) {
+    let parser = sqlparser::dialect::dialect_from_str(dialect.sqlparser).unwrap_or_else(|| panic!("no sqlparser dialect {}", dialect.sqlparser));
+    if let Err(e) = sqlparser::parser::Parser::parse_sql(parser.as_ref(), sql) {
+        panic!("{case}: compiled SQL does not parse as {}: {e}\n{sql}", dialect.sqlparser);
+    }
+}
+
+/// What each warehouse must (not) see in compiled SQL, beyond parsing.
+fn assert_capabilities(dialect: &Dialect, model: &Model, branch: Branch, case: &str, sql: &str) {
+    let lower = sql.to_lowercase();
+    if !dialect.qualify {
+        assert!(!lower.contains("qualify"), "{case}: {} has no QUALIFY\n{sql}", dialect.name);
+    } else if !model.unique_key.is_empty() {
+        assert!(lower.contains("qualify row_number()"), "{case}: {} should dedup with QUALIFY\n{sql}", dialect.name);
+    }
+    if !dialect.correlated_exists {
+        assert!(!lower.contains("exists ("), "{case}: {} has no correlated subqueries\n{sql}", dialect.name);
+    }
+    if dialect.name == "sqlserver" {
+        assert!(!lower.contains("as timestamp)"), "{case}: timestamp is a row-version type on SQL Server\n{sql}");
+    }
+    if branch == Branch::Incremental && model.strategy != Strategy::Microbatch {
+        let expected = if model.lookback.is_zero() {
+            format!("max({})", model.load_time)
+        } else if dialect.literal_watermark {
+            format!("timestamp('{MOCK_WATERMARK}')")
+        } else {
+            dialect
+                .interval_example
+                .replace('3', &model.lookback.amount.to_string())
+                .replace("day", model.lookback.unit.name())
+                .replace("{ts}", &format!("max({})", model.load_time))
+        };
+        assert!(sql.contains(&expected), "{case}: expected the {} watermark `{expected}`\n{sql}", dialect.name);
+    }
+    if branch == Branch::Backfill && model.strategy != Strategy::Microbatch {
+        let column = model.event_time.as_deref().unwrap_or(&model.load_time);
+        assert!(sql.contains(&format!("{column} >= ")), "{case}: backfill filters on {column}\n{sql}");
+    }
+}
+
+/// Renders one spec for one dialect; snapshots the files and the compiled branches (or the error).
+fn check_case(path: &Path, dialect: &'static Dialect, choice: &DialectChoice, seen: &mut BTreeSet<String>) {
+    let stem = path.file_stem().unwrap().to_string_lossy();
+    let name = format!("{stem}@{}", dialect.name);
+    match render(path, choice) {
+        Err(e) => {
+            snapshot("generated", &name, &format!("error (exit 2):\n{e}"));
+            seen.insert(format!("generated/{name}"));
+        }
+        Ok(rendered) => {
+            let mut files = String::new();
+            let mut compiled = String::new();
+            for r in &rendered {
+                writeln!(files, "==> {} <==\n{}", r.path, r.text).unwrap();
+                for branch in Branch::ALL {
+                    let case = format!("{name} {} {branch}", r.model.name);
+                    // Backfill vars are refused where a backfill cannot be idempotent.
+                    let refuses_backfill = r.model.unique_key.is_empty() || r.model.strategy == Strategy::Microbatch;
+                    let sql = match compile::compile(&r.model, &r.text, dialect, branch) {
+                        Err(e) if branch == Branch::Backfill && refuses_backfill => {
+                            let message = e.to_string();
+                            assert!(message.contains("dbt_incr:"), "{case}: {message}");
+                            writeln!(compiled, "==> {} · {branch} <==\n{}\n", r.model.name, message.trim_end()).unwrap();
+                            continue;
+                        }
+                        Err(e) => panic!("{case}: {e}"),
+                        Ok(sql) => sql,
+                    };
+                    assert!(!(branch == Branch::Backfill && refuses_backfill), "{case}: backfill vars should be refused");
+                    assert_parses(dialect, &case, &sql);
+                    assert_capabilities(dialect, &r.model, branch, &case, &sql);
+                    writeln!(compiled, "==> {} · {branch} <==\n{sql}", r.model.name).unwrap();
+                }
+            }
+            snapshot("generated", &name, &files);
+            snapshot("compiled", &name, &compiled);
+            seen.insert(format!("generated/{name}"));
+            seen.insert(format!("compiled/{name}"));
+        }
+    }
+}
+
+fn all_cases() -> BTreeSet<String> {
+    let mut seen = BTreeSet::new();
+    for path in fixtures(&root().join("tests/fixtures/specs")) {
+        for dialect in DIALECTS {
+            let choice = DialectChoice { cli: Some(dialect.name.to_string()), ..DialectChoice::default() };
+            check_case(&path, dialect, &choice, &mut seen);
+        }
+    }
+    for dialect in DIALECTS {
+        for path in fixtures(&root().join("tests/fixtures/dialects").join(dialect.name)) {
+            check_case(&path, dialect, &DialectChoice::default(), &mut seen);
+        }
+    }
+    seen
+}
+
+#[test]
+fn specs_for_every_dialect() {
+    all_cases();
+}
+
+#[test]
+fn bad_specs_fail_with_their_message() {
+    // As if the profile's adapter were duckdb; fixtures that need another dialect say so.
+    let choice = DialectChoice { profile: Some(("duckdb".into(), "profiles.yml".into())), ..DialectChoice::default() };
+    let files = fixtures(&root().join("tests/fixtures/errors"));
+    assert!(files.len() >= 30, "the bad-spec corpus has {} files", files.len());
+    for path in files {
+        let stem = path.file_stem().unwrap().to_string_lossy().into_owned();
+        match render(&path, &choice) {
+            Ok(_) => panic!("{} should fail", path.display()),
+            Err(e) => snapshot("errors", &stem, &e.to_string()),
+        }
+    }
+}
+
+#[test]
+fn macro_package() {
+    for (file, source) in macros::FILES {
+        snapshot("macros", file.trim_end_matches(".sql"), &macros::with_header(source));
+    }
+}
+
+/// Each dialect has a fixture folder, and each fixture folder is a dialect.
+#[test]
+fn every_dialect_has_fixtures() {
+    let dir = root().join("tests/fixtures/dialects");
+    let folders: BTreeSet<String> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    let dialects: BTreeSet<String> = Dialect::names().map(str::to_string).collect();
+    assert_eq!(folders, dialects, "tests/fixtures/dialects/ must hold one folder per dialect in src/dialect.rs");
+    for d in &dialects {
+        assert!(!fixtures(&dir.join(d)).is_empty(), "tests/fixtures/dialects/{d}/ has no spec");
+    }
+}
+
+/// Every `<prefix>__dbt_incr_*` override in the macro package names a known dialect, and every
+/// dispatched macro has a `default__`.
+#[test]
+fn macro_overrides_name_known_dialects() {
+    let known: BTreeSet<&str> = Dialect::names().chain(["default"]).collect();
+    let mut dispatched = BTreeSet::new();
+    for (file, source) in macros::FILES {
+        for line in source.lines() {
+            if let Some(rest) = line.trim_start().strip_prefix("{% macro ") {
+                let name = rest.split('(').next().unwrap();
+                if let Some((prefix, macro_name)) = name.split_once("__") {
+                    assert!(known.contains(prefix), "{file}: `{name}` overrides for unknown dialect `{prefix}`");
+                    dispatched.insert(macro_name.to_string());
+                }
+            }
+        }
+    }
+    for name in dispatched {
+        let default = format!("macro default__{name}(");
+        assert!(macros::FILES.iter().any(|(_, s)| s.contains(&default)), "`{name}` has overrides but no default__");
+    }
+}
+
+/// No snapshot is left over from a fixture or dialect that no longer exists.
+#[test]
+fn no_stale_snapshots() {
+    let mut expected = all_cases();
+    for path in fixtures(&root().join("tests/fixtures/errors")) {
+        expected.insert(format!("errors/{}", path.file_stem().unwrap().to_string_lossy()));
+    }
+    for (file, _) in macros::FILES {
+        expected.insert(format!("macros/{}", file.trim_end_matches(".sql")));
+    }
+    let mut stale = Vec::new();
+    for folder in ["generated", "compiled", "errors", "macros"] {
+        let dir = root().join("snapshots").join(folder);
+        let Ok(entries) = std::fs::read_dir(&dir) else { continue };
+        for entry in entries {
+            let name = entry.unwrap().file_name().to_string_lossy().into_owned();
+            if let Some(stem) = name.strip_suffix(".snap")
+                && !expected.contains(&format!("{folder}/{stem}"))
+            {
+                stale.push(format!("snapshots/{folder}/{name}"));
+            }
+        }
+    }
+    assert!(stale.is_empty(), "stale snapshots (delete them): {stale:#?}");
+}
