@@ -105,7 +105,8 @@ fn config_entries(model: &Model) -> Vec<ConfigEntry> {
         ConfigEntry { key: "incremental_strategy", value: jinja_str(adapter_strategy) },
     ];
     // DuckDB runs microbatch as delete+insert on event_time and rejects a unique_key there.
-    let pass_key = !model.unique_key.is_empty() && !(model.strategy == Strategy::Microbatch && dialect.name == "duckdb");
+    let duckdb_microbatch = model.strategy == Strategy::Microbatch && dialect.name == "duckdb";
+    let pass_key = !model.unique_key.is_empty() && !duckdb_microbatch;
     if pass_key {
         config.push(ConfigEntry { key: "unique_key", value: jinja_list(&model.unique_key) });
     }

@@ -1,0 +1,510 @@
+"""Real-engine suite: generated models under real dbt, on DuckDB and PostgreSQL.
+
+Promise under test: after every phase of loads and `dbt run`s, the incremental table of a generated
+model holds exactly the rows (as a multiset) a `--full-refresh` build of the same model holds, and
+its unique key is unique and not null.
+
+Every scenario is data under tests/engines/fixtures/<scenario>/ (see fixtures/README.md): a
+scenario.yml (model spec, strategies, per-phase options) and one folder per phase with CSV rows to
+append and SQL to run. All scenarios advance together, phase by phase, so each phase costs a few
+dbt invocations in total (load, incremental run(s), full refresh, check), all in this one Python
+process through dbtRunner.
+
+Run through tests/engines/run (starts and stops PostgreSQL). Options: --engine, --scenario, --keep.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+from dbt.cli.main import dbtRunner
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent.parent
+FIXTURES = HERE / "fixtures"
+PROJECT_ASSETS = HERE / "project"
+BIN = Path(os.environ.get("DBT_INCR_BIN", ROOT / "target" / "release" / "dbt-incr"))
+
+ENGINES = ["duckdb", "postgres"]
+# Strategies each engine accepts for generated models (append only for models without a key).
+ENGINE_STRATEGIES = {
+    "duckdb": ["delete+insert", "merge", "append", "microbatch"],
+    "postgres": ["delete+insert", "merge", "append", "microbatch"],
+}
+ABBR = {"delete+insert": "di", "merge": "mg", "append": "ap", "microbatch": "mb"}
+# Every fixture event_time lies in this range; microbatch runs are given it explicitly.
+MB_START, MB_END = "2024-01-01", "2024-01-08"
+INC, FULL, RAW = "inc", "fr", "raw"
+
+
+# ---------------------------------------------------------------------------------------------
+# Fixtures
+
+
+@dataclass
+class Scenario:
+    name: str
+    dir: Path
+    description: str
+    proves: str
+    strategies: list[str]
+    tables: dict[str, dict[str, str]]
+    model: dict
+    phases: list[dict]
+    models_sql: list[str] = field(default_factory=list)
+    data_dir: Path | None = None
+
+    @property
+    def key(self) -> list[str]:
+        k = self.model.get("unique_key") or []
+        return [k] if isinstance(k, str) else list(k)
+
+    def model_name(self, strategy: str) -> str:
+        return f"{self.name}__{ABBR[strategy]}"
+
+    def upstream(self) -> list[str]:
+        return [Path(f).stem for f in self.models_sql]
+
+    def phase_dir(self, phase: int) -> Path:
+        return (self.data_dir or self.dir) / str(phase)
+
+
+def load_scenarios(only: list[str] | None) -> list[Scenario]:
+    out = []
+    for d in sorted(p for p in FIXTURES.iterdir() if (p / "scenario.yml").is_file()):
+        if d.name == "shop" or (only and d.name not in only):
+            continue
+        raw = yaml.safe_load((d / "scenario.yml").read_text())
+        out.append(
+            Scenario(
+                name=d.name,
+                dir=d,
+                description=raw["description"],
+                proves=raw["proves"],
+                strategies=raw["strategies"],
+                tables=raw["tables"],
+                model=raw["model"],
+                phases=[p or {} for p in raw["phases"]],
+                models_sql=raw.get("models_sql", []),
+                data_dir=(FIXTURES / raw["data_dir"]) if raw.get("data_dir") else None,
+            )
+        )
+    return out
+
+
+def sql_literal(value: str, sql_type: str) -> str:
+    if value == "":
+        return f"cast(null as {sql_type})"
+    return "cast('" + value.replace("'", "''") + f"' as {sql_type})"
+
+
+def csv_insert(table: str, columns: dict[str, str], path: Path) -> str | None:
+    with path.open(newline="") as f:
+        rows = list(csv.DictReader(f))
+    if not rows:
+        return None
+    names = list(rows[0].keys())
+    unknown = [n for n in names if n not in columns]
+    if unknown:
+        raise SystemExit(f"{path}: columns {unknown} are not declared for table {table}")
+    values = ",\n".join("(" + ", ".join(sql_literal(r[n], columns[n]) for n in names) + ")" for r in rows)
+    return f"insert into {table} ({', '.join(names)}) values\n{values}"
+
+
+# ---------------------------------------------------------------------------------------------
+# dbt in this process
+
+
+class Dbt:
+    """One dbtRunner for one project; collects log() lines of run-operations."""
+
+    def __init__(self, project: Path):
+        self.project = project
+        self.messages: list[str] = []
+        self.runner = dbtRunner(callbacks=[self._event])
+        self.invocations = 0
+
+    def _event(self, event) -> None:
+        if event.info.name == "JinjaLogInfo":
+            self.messages.append(event.info.msg)
+
+    def invoke(self, command: list[str], target: str, vars: dict | None = None, extra: list[str] | None = None):
+        # A separate target path per (target, vars) keeps each one's partial-parse cache valid.
+        tag = target + ("-" + hashlib.sha1(json.dumps(vars, sort_keys=True).encode()).hexdigest()[:8] if vars else "")
+        argv = [
+            *command,
+            "--project-dir", str(self.project),
+            "--profiles-dir", str(self.project),
+            "--target", target,
+            "--target-path", str(self.project / "target" / tag),
+            "--log-path", str(self.project / "logs"),
+            "--quiet",
+        ]
+        if vars:
+            argv += ["--vars", json.dumps(vars)]
+        argv += extra or []
+        self.invocations += 1
+        return self.runner.invoke(argv)
+
+    def operation(self, macro: str, args: dict, target: str = INC):
+        self.messages.clear()
+        res = self.invoke(["run-operation", macro, "--args", json.dumps(args)], target)
+        if not res.success:
+            raise RuntimeError(f"run-operation {macro} failed: {res.exception}")
+        return list(self.messages)
+
+    def exec(self, statements: list[str], target: str = INC) -> None:
+        if statements:
+            self.operation("dbt_incr_test_exec", {"statements": statements}, target)
+
+    def run(self, models: list[str], target: str, vars: dict | None = None, extra: list[str] | None = None) -> dict[str, tuple[str, str]]:
+        """Runs the models in one invocation; {model: (status, message)}."""
+        res = self.invoke(["run", "--select", *models], target, vars, extra)
+        out: dict[str, tuple[str, str]] = {}
+        if res.result is not None and hasattr(res.result, "results"):
+            for r in res.result.results:
+                out[r.node.name] = (str(r.status), r.message or "")
+        for m in models:
+            out.setdefault(m, ("error", f"no result: {res.exception}"))
+        return out
+
+    def check(self, models: list[tuple[str, list[str]]]) -> dict[str, dict]:
+        lines = self.operation(
+            "dbt_incr_test_check",
+            {"models": [{"name": n, "key": k} for n, k in models], "full_refresh_schema": FULL},
+        )
+        found = [l for l in lines if l.startswith("DBT_INCR_CHECK ")]
+        if not found:
+            raise RuntimeError("the check macro reported nothing")
+        return {r["name"]: r for r in json.loads(found[-1][len("DBT_INCR_CHECK "):])}
+
+
+def profiles(engine: str, workdir: Path, name: str, inc_schema: str = INC, full_schema: str = FULL) -> str:
+    outputs = {}
+    for target, schema in ((INC, inc_schema), (FULL, full_schema)):
+        if engine == "duckdb":
+            outputs[target] = {"type": "duckdb", "path": str(workdir / f"{name}.duckdb"), "schema": schema, "threads": 1}
+        else:
+            outputs[target] = {
+                "type": "postgres", "host": "127.0.0.1", "port": int(os.environ.get("PGPORT", "54329")),
+                "user": "postgres", "password": "", "dbname": "postgres", "schema": schema, "threads": 1,
+            }
+    return yaml.safe_dump({name: {"target": INC, "outputs": outputs}}, sort_keys=False)
+
+
+def generate(project: Path) -> None:
+    p = subprocess.run([str(BIN), "generate", "--project", str(project), "--quiet"], capture_output=True, text=True)
+    if p.returncode != 0:
+        raise RuntimeError(f"dbt-incr generate failed ({p.returncode}):\n{p.stdout}{p.stderr}")
+
+
+def problem(check: dict | None) -> str | None:
+    """What is wrong with one model's check result, or None when it is equal."""
+    if check is None:
+        return "no check result"
+    if "error" in check:
+        return check["error"]
+    bad = []
+    if check["only_incremental"] or check["only_full_refresh"]:
+        bad.append(f"{check['only_incremental']} rows only in incremental, {check['only_full_refresh']} only in full refresh "
+                   f"({check['incremental_rows']} vs {check['full_refresh_rows']} rows)")
+    if check["duplicate_keys"]:
+        bad.append(f"{check['duplicate_keys']} duplicate keys")
+    if check["null_keys"]:
+        bad.append(f"{check['null_keys']} null keys")
+    return "; ".join(bad) or None
+
+
+# ---------------------------------------------------------------------------------------------
+# Results
+
+
+@dataclass
+class Cell:
+    """One scenario x engine x strategy: its phases' outcomes."""
+
+    failures: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    phases: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return not self.failures
+
+
+RESULTS: dict[tuple[str, str, str], Cell] = {}
+
+
+def cell(scenario: str, engine: str, strategy: str) -> Cell:
+    return RESULTS.setdefault((scenario, engine, strategy), Cell())
+
+
+def judge(c: Cell, phase: int, opts: dict, strategy: str, run: tuple[str, str], full: tuple[str, str], check: dict | None) -> None:
+    c.phases += 1
+    where = f"phase {phase}"
+    expect_error = opts.get("expect_error")
+    status, message = run
+    if expect_error:
+        if status == "success":
+            c.failures.append(f"{where}: run succeeded, expected an error containing {expect_error!r}")
+        elif expect_error not in message:
+            c.failures.append(f"{where}: error does not contain {expect_error!r}: {message.strip()[:300]}")
+        else:
+            c.notes.append(f"{where}: run failed as expected ({expect_error})")
+    elif status != "success":
+        c.failures.append(f"{where}: incremental run {status}: {message.strip()[:400]}")
+        return
+    if full[0] != "success":
+        c.failures.append(f"{where}: full refresh {full[0]}: {full[1].strip()[:400]}")
+        return
+    wrong = problem(check)
+    if strategy in (opts.get("expect_fail") or []):
+        if wrong is None:
+            c.failures.append(f"{where}: NEGATIVE CONTROL did not fail: incremental equals full refresh")
+        else:
+            c.notes.append(f"{where}: negative control failed as expected: {wrong}")
+    elif wrong is not None:
+        c.failures.append(f"{where}: {wrong}")
+
+
+# ---------------------------------------------------------------------------------------------
+# The scenario suite on one engine
+
+
+def run_engine(engine: str, scenarios: list[Scenario], workdir: Path, log) -> None:
+    project = workdir / f"engines_{engine}"
+    (project / "models").mkdir(parents=True)
+    shutil.copytree(PROJECT_ASSETS / "macros", project / "macros")
+    (project / "dbt_project.yml").write_text(yaml.safe_dump({
+        "name": "dbt_incr_engines", "version": "1.0.0", "profile": "dbt_incr_engines",
+        "model-paths": ["models"], "macro-paths": ["macros"], "flags": {"send_anonymous_usage_stats": False},
+    }, sort_keys=False))
+    (project / "profiles.yml").write_text(profiles(engine, workdir, "dbt_incr_engines"))
+
+    # Spec: one model per scenario x strategy the engine accepts.
+    spec_models = []
+    plans: list[tuple[Scenario, list[str]]] = []
+    for s in scenarios:
+        strategies = [st for st in s.strategies if st in ENGINE_STRATEGIES[engine]]
+        plans.append((s, strategies))
+        for st in strategies:
+            entry = {"name": s.model_name(st), **s.model, "incremental_strategy": st, "path": s.name}
+            if st == "microbatch":
+                first_table = next(iter(s.tables.values()))
+                entry.setdefault("columns", list(first_table.keys()))
+                entry.setdefault("begin", MB_START)
+                entry.setdefault("batch_size", "day")
+            spec_models.append(entry)
+        for f in s.models_sql:
+            (project / "models" / s.name).mkdir(parents=True, exist_ok=True)
+            shutil.copy(s.dir / f, project / "models" / s.name / f)
+    (project / "incremental.yml").write_text(yaml.safe_dump({"version": 1, "dialect": engine, "models": spec_models}, sort_keys=False))
+    (project / "models" / "sources.yml").write_text(yaml.safe_dump({"version": 2, "sources": [{
+        "name": "raw", "schema": RAW,
+        "tables": [{"name": f"{s.name}__{t}"} for s in scenarios for t in s.tables],
+    }]}, sort_keys=False))
+    generate(project)
+
+    dbt = Dbt(project)
+    setup = [f"drop schema if exists {x} cascade" for x in (INC, FULL, RAW)] + [f"create schema {RAW}"]
+    for s in scenarios:
+        for t, cols in s.tables.items():
+            setup.append(f"create table {RAW}.{s.name}__{t} ({', '.join(f'{c} {ty}' for c, ty in cols.items())})")
+    dbt.exec(setup)
+
+    for phase in range(1, max(len(s.phases) for s in scenarios) + 1):
+        t0 = time.monotonic()
+        active = [(s, sts) for s, sts in plans if len(s.phases) >= phase and sts]
+        # 1. load this phase's data
+        statements = []
+        for s, sts in active:
+            opts = s.phases[phase - 1]
+            if opts.get("empty_target"):
+                statements += [f"delete from {INC}.{s.model_name(st)}" for st in sts]
+            d = s.phase_dir(phase)
+            for f in sorted(d.iterdir()) if d.is_dir() else []:
+                if f.suffix == ".csv":
+                    table = f.name.split(".")[0]
+                    stmt = csv_insert(f"{RAW}.{s.name}__{table}", s.tables[table], f)
+                    if stmt:
+                        statements.append(stmt)
+                elif f.suffix == ".sql":
+                    statements.append(f.read_text())
+        dbt.exec(statements)
+
+        # 2. incremental runs: one invocation per distinct vars, microbatch apart (explicit range)
+        groups: dict[tuple[str, bool], list[str]] = {}
+        for s, sts in active:
+            vars_key = json.dumps(s.phases[phase - 1].get("vars") or {}, sort_keys=True)
+            for st in sts:
+                g = groups.setdefault((vars_key, st == "microbatch"), [])
+                g += [u for u in s.upstream() if u not in g] + [s.model_name(st)]
+        runs: dict[str, tuple[str, str]] = {}
+        for (vars_key, mb), models in groups.items():
+            extra = ["--event-time-start", MB_START, "--event-time-end", MB_END] if mb else None
+            runs.update(dbt.run(models, INC, json.loads(vars_key) or None, extra))
+
+        # 3. full refresh of the same models into another schema
+        every = []
+        for s, sts in active:
+            every += s.upstream() + [s.model_name(st) for st in sts]
+        full = dbt.run(every, FULL, None, ["--full-refresh", "--event-time-start", MB_START, "--event-time-end", MB_END])
+
+        # 4. compare
+        checks = dbt.check([(s.model_name(st), s.key) for s, sts in active for st in sts])
+        for s, sts in active:
+            for st in sts:
+                m = s.model_name(st)
+                judge(cell(s.name, engine, st), phase, s.phases[phase - 1], st, runs.get(m, ("error", "not run")), full.get(m, ("error", "not run")), checks.get(m))
+        log(f"  {engine} phase {phase}: {len(active)} scenarios, {sum(len(x) for _, x in active)} models, {time.monotonic() - t0:.1f}s")
+    log(f"  {engine}: {dbt.invocations} dbt invocations")
+
+
+# ---------------------------------------------------------------------------------------------
+# The shipped example
+
+
+def run_shop(workdir: Path, log) -> None:
+    """examples/shop, copied: generate, seed, build; then new seed rows and an in-place fix
+    followed by a backfill, each checked against a full refresh."""
+    engine = "duckdb"
+    fixture = FIXTURES / "shop"
+    spec = yaml.safe_load((fixture / "scenario.yml").read_text())
+    project = workdir / "shop"
+    shutil.copytree(ROOT / "examples" / "shop", project, ignore=shutil.ignore_patterns("target", "logs", "*.duckdb", "*.duckdb.wal"))
+    generate(project)
+    shutil.copy(PROJECT_ASSETS / "macros" / "dbt_incr_test.sql", project / "macros" / "dbt_incr_test.sql")
+    (project / "profiles.yml").write_text(profiles(engine, workdir, "shop", inc_schema="main", full_schema=FULL))
+    shop_spec = yaml.safe_load((project / "incremental.yml").read_text())
+    models = []
+    for m in shop_spec["models"]:
+        key = m.get("unique_key") or []
+        models.append((m["name"], [key] if isinstance(key, str) else key, m.get("incremental_strategy", "delete+insert")))
+    names = [n for n, _, _ in models]
+
+    dbt = Dbt(project)
+    for phase, opts in enumerate(spec["phases"], start=1):
+        opts = opts or {}
+        d = fixture / str(phase)
+        files = sorted(d.iterdir()) if d.is_dir() else []
+        csvs = [f for f in files if f.suffix == ".csv"]
+        for f in csvs:  # new rows for a seed: appended to the seed file, then `dbt seed`
+            seed = project / "seeds" / f.name
+            rows = f.read_text().splitlines()[1:]
+            with seed.open("a") as out:
+                if not seed.read_text().endswith("\n"):
+                    out.write("\n")
+                out.write("\n".join(rows) + "\n")
+        if phase == 1 or csvs:
+            res = dbt.invoke(["seed"], INC)
+            if not res.success:
+                raise RuntimeError(f"shop: dbt seed failed: {res.exception}")
+        dbt.exec([f.read_text() for f in files if f.suffix == ".sql"])
+        runs = dbt.run(names, INC, opts.get("vars"))
+        full = dbt.run(names, FULL, None, ["--full-refresh"])
+        checks = dbt.check([(n, k) for n, k, _ in models])
+        for n, _, st in models:
+            judge(cell("shop example", engine, st), phase, opts, st, runs[n], full[n], checks.get(n))
+        log(f"  shop phase {phase}: {opts.get('note', '')}")
+
+
+# ---------------------------------------------------------------------------------------------
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--engine", action="append", choices=ENGINES, help="only this engine (repeatable)")
+    ap.add_argument("--scenario", action="append", help="only this scenario (repeatable; 'shop' for the example)")
+    ap.add_argument("--keep", action="store_true", help="keep the work directory")
+    args = ap.parse_args()
+    engines = args.engine or ENGINES
+    started = time.monotonic()
+    os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
+    os.environ.setdefault("DO_NOT_TRACK", "1")
+
+    def log(msg: str) -> None:
+        print(msg, flush=True)
+
+    if not BIN.is_file():
+        print(f"missing {BIN}: run `cargo build --release` first", file=sys.stderr)
+        return 2
+    only = [s for s in (args.scenario or []) if s != "shop"] or None
+    scenarios = load_scenarios(only) if (not args.scenario or only) else []
+    workdir = Path(tempfile.mkdtemp(prefix="dbt-incr-engines-"))
+    log(f"work directory: {workdir}")
+    crashed = []
+    try:
+        for engine in engines:
+            if scenarios:
+                t0 = time.monotonic()
+                try:
+                    run_engine(engine, scenarios, workdir, log)
+                except Exception as e:  # noqa: BLE001 - reported as a failure of the engine
+                    crashed.append(f"{engine}: {type(e).__name__}: {e}")
+                log(f"{engine}: {time.monotonic() - t0:.1f}s")
+        if "duckdb" in engines and (not args.scenario or "shop" in args.scenario):
+            t0 = time.monotonic()
+            try:
+                run_shop(workdir, log)
+            except Exception as e:  # noqa: BLE001
+                crashed.append(f"shop: {type(e).__name__}: {e}")
+            log(f"shop example: {time.monotonic() - t0:.1f}s")
+    finally:
+        if not args.keep and not crashed and all(c.ok for c in RESULTS.values()):
+            shutil.rmtree(workdir, ignore_errors=True)
+        else:
+            log(f"kept work directory: {workdir}")
+
+    # Table: scenario x strategy rows, one column per engine.
+    rows = sorted({(sc, st) for sc, _, st in RESULTS}, key=lambda r: (r[0] == "shop example", r[0], list(ABBR).index(r[1])))
+    width = max([len(f"{sc} / {st}") for sc, st in rows] + [20])
+    print()
+    print(f"{'scenario / strategy':<{width}}  " + "  ".join(f"{e:<14}" for e in engines))
+    print("-" * (width + 16 * len(engines)))
+    for sc, st in rows:
+        cells = []
+        for e in engines:
+            c = RESULTS.get((sc, e, st))
+            if c is None:
+                cells.append(f"{'-':<14}")
+            else:
+                controls = sum(1 for n in c.notes if "as expected" in n)
+                text = ("pass" if c.ok else "FAIL") + f" {c.phases}ph" + (f" {controls}neg" if controls else "")
+                cells.append(f"{text:<14}")
+        print(f"{sc + ' / ' + st:<{width}}  " + "  ".join(cells))
+    print("(Nph: phases checked; Nneg: expected failures seen - negative controls and missing-var errors)")
+
+    notes = [(k, n) for k, c in sorted(RESULTS.items()) for n in c.notes]
+    if notes:
+        print("\nexpected failures:")
+        for (sc, e, st), n in notes:
+            print(f"  {sc} / {e} / {st}: {n}")
+    failed_cells = [(k, c) for k, c in sorted(RESULTS.items()) if not c.ok]
+    if failed_cells or crashed:
+        print("\nfailures:")
+        for (sc, e, st), c in failed_cells:
+            for f in c.failures:
+                print(f"  {sc} / {e} / {st}: {f}")
+        for c in crashed:
+            print(f"  CRASH {c}")
+    passed = sum(1 for c in RESULTS.values() if c.ok)
+    failed = len(failed_cells) + len(crashed)
+    print(f"\nwall time {time.monotonic() - started:.1f}s")
+    print(f"{passed} passed, {failed} failed")
+    return 0 if failed == 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
