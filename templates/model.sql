@@ -55,10 +55,11 @@ with source_rows as (
 
     select
         [[ select_list ]]
-    from {{ [[ from ]] }}
+    from {{ [[ from ]] }}[% if dedup %]{% if backfill %} as dbt_incr_source{% endif %}[% endif %]
     {%- if backfill %}
-    -- backfill: re-read the rows whose [[ window_column ]] lies in [backfill_start, backfill_end)
-    where {{ dbt_incr_in_window('[[ window_column ]]', backfill_start, backfill_end) | indent(6) }}
+    -- backfill: every version of each key with a row whose [[ window_column ]] lies in
+    -- [backfill_start, backfill_end), so the dedup picks what a full refresh would
+    where {{ dbt_incr_keys_in_window([[ from ]], 'dbt_incr_source', [[ unique_key ]], '[[ window_column ]]', backfill_start, backfill_end) | indent(4) }}
     {%- elif incremental %}
     -- incremental: rows loaded after the target's newest [[ load_time ]] minus [[ lookback ]]
     where [[ load_time ]] > {{ watermark | indent(4) }}
