@@ -51,6 +51,8 @@ impl fmt::Display for Branch {
 pub const MOCK_BACKFILL: (&str, &str) = ("2024-01-01", "2024-02-01");
 /// What the mock `run_query` answers for a watermark query.
 pub const MOCK_WATERMARK: &str = "2024-03-01 00:00:00.000000";
+/// Marks errors raised through `exceptions.raise_compiler_error`.
+const COMPILER_ERROR: &str = "Compilation Error: ";
 /// The target schema of the mock project.
 pub const MOCK_SCHEMA: &str = "analytics";
 
@@ -69,7 +71,7 @@ pub fn compile_with_vars(
 ) -> Result<String, Error> {
     let mut source = String::new();
     for (_, text) in macros::FILES {
-        source.push_str(&resolve_dispatch(text, dialect));
+        source.push_str(&generic_tests_as_macros(&resolve_dispatch(text, dialect)));
         source.push('\n');
     }
     // Macro definitions render to blank lines; the marker tells where the model starts.
@@ -120,7 +122,11 @@ pub fn compile_with_vars(
     );
 
     let template = env.template_from_named_str("compile", &source).map_err(|source| Error::Template { name: model.name.clone(), source })?;
-    let rendered = template.render(()).map_err(|source| Error::Template { name: model.name.clone(), source })?;
+    let rendered = template.render(()).map_err(|source| match source.detail().and_then(|d| d.strip_prefix(COMPILER_ERROR)) {
+        // What the model or a macro raised on purpose, as dbt would report it.
+        Some(message) => Error::from(crate::error::Diagnostic::new(format!("dbt compile error in model {}: {message}", model.name))),
+        None => Error::Template { name: model.name.clone(), source },
+    })?;
     let sql = rendered.split_once(START).map(|(_, s)| s).unwrap_or(&rendered);
     Ok(tidy(sql))
 }
@@ -146,6 +152,16 @@ fn resolve_dispatch(text: &str, dialect: &Dialect) -> String {
     }
     out.push_str(rest);
     out
+}
+
+/// dbt turns `{% test name(...) %}` blocks into macros named `test_name`; so does the mock.
+fn generic_tests_as_macros(text: &str) -> String {
+    text.replace("{% test ", "{% macro test_")
+        .replace("{%- test ", "{%- macro test_")
+        .replace("{% endtest %}", "{% endmacro %}")
+        .replace("{%- endtest %}", "{%- endmacro %}")
+        .replace("{% endtest -%}", "{% endmacro -%}")
+        .replace("{%- endtest -%}", "{%- endmacro -%}")
 }
 
 /// Drops the blank lines Jinja tags leave behind: leading ones, and runs of more than one.
@@ -217,7 +233,7 @@ impl Object for MockExceptions {
         match method {
             "raise_compiler_error" => {
                 let message = args.first().map(|v| v.to_string()).unwrap_or_default();
-                Err(minijinja::Error::new(ErrorKind::InvalidOperation, format!("Compilation Error: {message}")))
+                Err(minijinja::Error::new(ErrorKind::InvalidOperation, format!("{COMPILER_ERROR}{message}")))
             }
             _ => Err(minijinja::Error::new(ErrorKind::UnknownMethod, format!("exceptions has no method {method}"))),
         }
