@@ -132,6 +132,10 @@ pub struct WriteReport {
 
 /// Writes every planned file that differs from the disk, each atomically (temporary file in the
 /// same folder, then rename). Unchanged files are left alone, so their mtimes stay put.
+///
+/// No fsync per file: the rename already makes each replacement all-or-nothing for readers and
+/// for a crash of this process, the files can be regenerated from the spec at any time, and
+/// an fsync per file cost 40 s for 10,000 models (BENCHMARKS.md) where `cp -r` takes 0.5 s.
 pub fn write(plan: &Plan) -> Result<WriteReport, Error> {
     let root = &plan.project.root;
     // Check every destination before writing any, so a bad one leaves the project untouched.
@@ -149,7 +153,6 @@ pub fn write(plan: &Plan) -> Result<WriteReport, Error> {
         std::fs::create_dir_all(dir).map_err(Error::io(dir, "create folder"))?;
         let mut tmp = tempfile::Builder::new().prefix(".dbt-incr-").tempfile_in(dir).map_err(Error::io(dir, "create a temporary file in"))?;
         tmp.write_all(file.contents.as_bytes()).map_err(Error::io(tmp.path(), "write"))?;
-        tmp.as_file().sync_all().map_err(Error::io(tmp.path(), "flush"))?;
         tmp.persist(&dest).map_err(|e| Error::Io { path: dest.clone(), action: "replace", source: e.error })?;
         report.written.push(file.path.clone());
     }
