@@ -18,7 +18,7 @@
 {%- set backfill_end = var('backfill_end', none) %}
 {{- dbt_incr_check_backfill_vars(backfill_start, backfill_end) }}
 [%- if microbatch %]
-{%- if backfill_start is not none %}
+{%- if execute and backfill_start is not none %}
 {{- exceptions.raise_compiler_error("dbt_incr: [[ name ]] is a microbatch model; re-process a window with dbt's own flags: dbt run -s [[ name ]] --event-time-start 2024-01-01 --event-time-end 2024-02-01") }}
 {%- endif %}
 [%- if columns %]
