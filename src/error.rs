@@ -59,6 +59,51 @@ impl Diagnostic {
             None => self,
         }
     }
+
+    /// For a value that must be one of a short list: "did you mean `x`? (valid: …)" when one is
+    /// close to `got`, else "use one of: …".
+    pub fn one_of(self, got: &str, candidates: &[&str]) -> Self {
+        let list = candidates.join(", ");
+        match closest(got, candidates.iter().copied()) {
+            Some(best) => self.hint(format!("did you mean `{best}`? (valid: {list})")),
+            None => self.hint(format!("use one of: {list}")),
+        }
+    }
+}
+
+/// Longest source line shown whole; longer ones are shown as a window around the column.
+const MAX_SHOWN_LINE: usize = 120;
+
+/// Text from user files made safe for a terminal: control characters (but tabs) escaped, so a
+/// spec cannot move the cursor or recolour the screen through an error message.
+fn printable(s: &str) -> String {
+    if !s.chars().any(|c| c.is_control() && c != '\t') {
+        return s.to_string();
+    }
+    s.chars().flat_map(|c| if c.is_control() && c != '\t' { c.escape_default().collect::<Vec<_>>() } else { vec![c] }).collect()
+}
+
+/// The part of `line` to show and the caret's offset (in characters) within it: the whole line
+/// when short, else a window around `column` (1-based, in characters) with `…` at cut ends.
+fn source_window(line: &str, column: usize) -> (String, usize) {
+    let chars: Vec<char> = line.chars().collect();
+    let caret = column.saturating_sub(1).min(chars.len());
+    if chars.len() <= MAX_SHOWN_LINE {
+        return (chars.iter().collect(), caret);
+    }
+    let start = caret.saturating_sub(MAX_SHOWN_LINE / 2);
+    let end = (start + MAX_SHOWN_LINE).min(chars.len());
+    let mut shown = String::new();
+    let mut offset = caret - start;
+    if start > 0 {
+        shown.push('…');
+        offset += 1;
+    }
+    shown.extend(&chars[start..end]);
+    if end < chars.len() {
+        shown.push('…');
+    }
+    (shown, offset)
 }
 
 /// The candidate closest to `got`, if it is close enough to be a likely typo.
@@ -73,10 +118,10 @@ pub fn closest<'a>(got: &str, candidates: impl IntoIterator<Item = &'a str>) -> 
 
 impl fmt::Display for Diagnostic {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(f, "error: {}", self.message)?;
+        writeln!(f, "error: {}", printable(&self.message))?;
         if let Some(loc) = &self.location {
-            let file = loc.file.display();
-            let key = self.key.as_deref().map(|k| format!(" (key `{k}`)")).unwrap_or_default();
+            let file = printable(&loc.file.display().to_string());
+            let key = self.key.as_deref().map(|k| format!(" (key `{}`)", printable(k))).unwrap_or_default();
             if loc.line > 0 {
                 writeln!(f, "  --> {file}:{}:{}{key}", loc.line, loc.column)?;
             } else {
@@ -85,20 +130,26 @@ impl fmt::Display for Diagnostic {
             if let Some(text) = &self.source_line {
                 let gutter = loc.line.to_string();
                 let pad = " ".repeat(gutter.len());
-                let caret_pad: String = text
-                    .chars()
-                    .take(loc.column.saturating_sub(1))
-                    .map(|c| if c == '\t' { '\t' } else { ' ' })
-                    .collect();
+                let (shown, caret) = source_window(text, loc.column);
+                // Escape each character on its own, so the caret lines up with what is shown.
+                let mut line = String::new();
+                let mut caret_pad = String::new();
+                for (i, c) in shown.chars().enumerate() {
+                    let p = printable(&c.to_string());
+                    if i < caret {
+                        caret_pad.extend(p.chars().map(|c| if c == '\t' { '\t' } else { ' ' }));
+                    }
+                    line.push_str(&p);
+                }
                 writeln!(f, "{pad} |")?;
-                writeln!(f, "{gutter} | {text}")?;
+                writeln!(f, "{gutter} | {line}")?;
                 writeln!(f, "{pad} | {caret_pad}^")?;
             }
         } else if let Some(key) = &self.key {
-            writeln!(f, "  --> key `{key}`")?;
+            writeln!(f, "  --> key `{}`", printable(key))?;
         }
         if let Some(hint) = &self.hint {
-            writeln!(f, "  = hint: {hint}")?;
+            writeln!(f, "  = hint: {}", printable(hint))?;
         }
         Ok(())
     }
@@ -141,7 +192,7 @@ impl fmt::Display for Error {
                 Ok(())
             }
             Error::Io { path, action, source } => {
-                writeln!(f, "error: could not {action} {}: {source}", path.display())
+                writeln!(f, "error: could not {action} {}: {source}", printable(&path.display().to_string()))
             }
             Error::Template { name, source } => {
                 writeln!(f, "error: internal template error in {name} (please report this): {source:#}")
