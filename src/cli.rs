@@ -62,6 +62,46 @@ enum Command {
     },
     /// List the dialects with their strategies and capabilities.
     Dialects,
+    /// Write a commented starter incremental.yml into a dbt project (never overwrites one).
+    #[command(after_help = "Examples:\n  dbt-incr init\n  dbt-incr init --project analytics\n\nExit status: 0 on success, 2 on any error (an existing incremental.yml is one).")]
+    Init {
+        #[arg(long, default_value = ".", value_name = "DIR")]
+        project: PathBuf,
+    },
+    /// Add a model to incremental.yml (comments and order kept), then generate.
+    #[command(after_help = "Examples:\n  dbt-incr new fct_events --from \"source('raw', 'events')\" --unique-key event_id\n  dbt-incr new fct_lines --from \"ref('stg_lines')\" --unique-key order_id,line_no --load-time _loaded_at\n\nWith target/manifest.json and target/catalog.json (`dbt docs generate`), lists the source's columns\nand proposes the load-time column. Exit status: 0 on success, 2 on any error (nothing is written then).")]
+    New {
+        /// The model's name.
+        name: String,
+        /// What it reads: source('s', 't') or ref('m').
+        #[arg(long, value_name = "RELATION")]
+        from: String,
+        /// The column(s) identifying a row, comma-separated.
+        #[arg(long, value_name = "COLS", value_delimiter = ',')]
+        unique_key: Vec<String>,
+        /// The column the loader stamps when it writes a row [default: proposed from the catalog].
+        #[arg(long, value_name = "COL")]
+        load_time: Option<String>,
+        /// The business timestamp (backfill windows).
+        #[arg(long, value_name = "COL")]
+        event_time: Option<String>,
+        /// e.g. `3 days` [default: the spec's defaults].
+        #[arg(long, value_name = "DURATION")]
+        lookback: Option<String>,
+        #[arg(long, default_value = ".", value_name = "DIR")]
+        project: PathBuf,
+    },
+    /// Report the classic mistakes of hand-written incremental models, with the spec entry to replace each.
+    #[command(after_help = "Examples:\n  dbt-incr audit\n  dbt-incr audit --project analytics --format github\n\nExit status: 0 no findings, 1 findings, 2 error. Every rule: docs/audit.md.")]
+    Audit {
+        #[arg(long, default_value = ".", value_name = "DIR")]
+        project: PathBuf,
+        #[arg(long, value_enum, default_value = "text")]
+        format: crate::audit::Format,
+        /// Warehouse dialect [default: the profile's adapter]; enables dialect rules (bigquery).
+        #[arg(long, value_name = "NAME")]
+        dialect: Option<String>,
+    },
 }
 
 /// Runs the command line and returns the process exit code: 0 success, 2 error.
@@ -119,6 +159,33 @@ fn run(cli: Cli) -> Result<(), Error> {
                     println!("-- {} · {} · {b}", m.name, m.dialect.name);
                 }
                 print!("{}", compile::compile(m, &file.contents, m.dialect, *b)?);
+            }
+            Ok(())
+        }
+        Command::Init { project } => {
+            let path = crate::scaffold::init(&project)?;
+            println!("wrote {}", path.display());
+            Ok(())
+        }
+        Command::New { name, from, unique_key, load_time, event_time, lookback, project } => {
+            let req = crate::scaffold::NewModel { project_dir: project, name: name.clone(), from, unique_key, load_time, event_time, lookback };
+            let outcome = crate::scaffold::new_model(&req)?;
+            for note in &outcome.notes {
+                println!("{note}");
+            }
+            println!("added {name} to {}", outcome.spec_path.display());
+            for path in &outcome.written.written {
+                println!("wrote {}", path.display());
+            }
+            Ok(())
+        }
+        Command::Audit { project, format, dialect } => {
+            let report = crate::audit::audit(&project, dialect.as_deref())?;
+            print!("{}", crate::audit::format(&report, format));
+            if report.finding_count() > 0 {
+                use std::io::Write as _;
+                let _ = std::io::stdout().flush();
+                std::process::exit(1);
             }
             Ok(())
         }

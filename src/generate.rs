@@ -111,6 +111,7 @@ pub fn plan(request: &Request) -> Result<Plan, Error> {
             let mut path = PathBuf::from(&project.model_path);
             path.extend(&model.path);
             path.push(format!("{}.sql", model.name));
+            files.push(GeneratedFile { path: path.with_extension("yml"), contents: crate::properties::render(&model, &spec_path) });
             files.push(GeneratedFile { path, contents: renderer.model(&model, &spec_path)? });
             models.push(model);
         }

@@ -5,6 +5,7 @@
 //! them against a [`dialect`], [`render`] turns each model into text, [`generate`] plans and
 //! writes the files. [`macros`] is the dbt macro package the models call.
 
+pub mod audit;
 pub mod cli;
 pub mod compile;
 pub mod dialect;
@@ -12,5 +13,7 @@ pub mod error;
 pub mod generate;
 pub mod macros;
 pub mod project;
+pub mod properties;
 pub mod render;
+pub mod scaffold;
 pub mod spec;

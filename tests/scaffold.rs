@@ -1,0 +1,136 @@
+//! `dbt-incr init` and `dbt-incr new` on temporary copies of the fixture projects under
+//! `tests/fixtures/projects/` (manifest.json and catalog.json in dbt's format), driving the real
+//! binary. Outputs and resulting specs are snapshotted in `snapshots/scaffold/`.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn snapshot(name: &str, value: &str) {
+    let mut settings = insta::Settings::clone_current();
+    settings.set_snapshot_path(root().join("snapshots/scaffold"));
+    settings.set_prepend_module_to_snapshot(false);
+    settings.set_omit_expression(true);
+    settings.bind(|| insta::assert_snapshot!(name.to_string(), value));
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let p = e.unwrap().path();
+        let dest = to.join(p.file_name().unwrap());
+        if p.is_dir() {
+            copy_dir(&p, &dest);
+        } else {
+            std::fs::copy(&p, &dest).unwrap();
+        }
+    }
+}
+
+struct Project {
+    _tmp: tempfile::TempDir,
+    dir: PathBuf,
+}
+
+fn project(name: &str) -> Project {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join(name);
+    copy_dir(&root().join("tests/fixtures/projects").join(name), &dir);
+    Project { _tmp: tmp, dir }
+}
+
+/// Runs dbt-incr in `dir`; returns (exit code, stdout + stderr).
+fn run(dir: &Path, args: &[&str]) -> (i32, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_dbt-incr")).args(args).arg("--project").arg(dir).env("HOME", dir).env_remove("DBT_PROFILES_DIR").output().unwrap();
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    (out.status.code().unwrap(), text.replace(&dir.display().to_string(), "<project>"))
+}
+
+fn read(dir: &Path, file: &str) -> String {
+    std::fs::read_to_string(dir.join(file)).unwrap()
+}
+
+#[test]
+fn init_writes_a_starter_spec_that_new_fills() {
+    let p = project("scaffold");
+    std::fs::remove_file(p.dir.join("incremental.yml")).unwrap();
+    let (code, out) = run(&p.dir, &["init"]);
+    assert_eq!(code, 0, "{out}");
+    let starter = read(&p.dir, "incremental.yml");
+    snapshot("init.incremental", &starter);
+    // Refuses to overwrite.
+    let (code, out) = run(&p.dir, &["init"]);
+    assert_eq!(code, 2);
+    snapshot("init.refused", &out);
+    assert_eq!(read(&p.dir, "incremental.yml"), starter);
+    // The starter's commented example stays; the new entry validates and generates.
+    let (code, out) = run(&p.dir, &["new", "fct_events", "--from", "source('raw', 'events')", "--unique-key", "event_id"]);
+    assert_eq!(code, 0, "{out}");
+    snapshot("init.then_new", &read(&p.dir, "incremental.yml"));
+    assert!(p.dir.join("models/fct_events.sql").is_file() && p.dir.join("models/fct_events.yml").is_file());
+}
+
+#[test]
+fn new_proposes_the_loader_column_and_keeps_comments() {
+    let p = project("scaffold");
+    let (code, out) = run(&p.dir, &["new", "fct_events", "--from", "source('raw','events')", "--unique-key", "event_id", "--event-time", "event_at"]);
+    assert_eq!(code, 0, "{out}");
+    snapshot("new.loader_column.out", &out);
+    snapshot("new.loader_column.spec", &read(&p.dir, "incremental.yml"));
+    snapshot("new.loader_column.properties", &read(&p.dir, "models/fct_events.yml"));
+}
+
+#[test]
+fn new_from_a_ref_with_a_composite_key() {
+    let p = project("scaffold");
+    let (code, out) = run(&p.dir, &["new", "fct_order_lines", "--from", "ref('stg_orders')", "--unique-key", "order_id,line_no", "--lookback", "2 days"]);
+    assert_eq!(code, 0, "{out}");
+    snapshot("new.ref_composite.out", &out);
+    snapshot("new.ref_composite.spec", &read(&p.dir, "incremental.yml"));
+    snapshot("new.ref_composite.properties", &read(&p.dir, "models/fct_order_lines.yml"));
+}
+
+#[test]
+fn new_warns_when_only_an_event_time_exists() {
+    let p = project("scaffold");
+    let (code, out) = run(&p.dir, &["new", "fct_clicks", "--from", "source('raw', 'clicks')", "--unique-key", "click_id"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("warning:") && out.contains("loses late rows"), "{out}");
+    snapshot("new.event_time_only.out", &out);
+    snapshot("new.event_time_only.spec", &read(&p.dir, "incremental.yml"));
+}
+
+#[test]
+fn new_writes_nothing_on_error() {
+    let cases: &[(&str, &[&str])] = &[
+        ("duplicate_name", &["new", "fct_sessions", "--from", "source('raw', 'events')", "--unique-key", "event_id"]),
+        ("unknown_column", &["new", "fct_x", "--from", "source('raw', 'events')", "--unique-key", "evnt_id"]),
+        ("bad_from", &["new", "fct_x", "--from", "events"]),
+        ("append_with_lookback", &["new", "fct_x", "--from", "source('raw', 'events')"]),
+        ("bad_lookback", &["new", "fct_x", "--from", "source('raw', 'events')", "--unique-key", "event_id", "--lookback", "3 weeks"]),
+    ];
+    for (name, args) in cases {
+        let p = project("scaffold");
+        let before = read(&p.dir, "incremental.yml");
+        let (code, out) = run(&p.dir, args);
+        assert_eq!(code, 2, "{name}: {out}");
+        snapshot(&format!("new.error.{name}"), &out);
+        assert_eq!(read(&p.dir, "incremental.yml"), before, "{name}: the spec changed");
+        assert!(!p.dir.join("models/fct_x.sql").exists() && !p.dir.join("macros").exists(), "{name}: files were generated");
+    }
+}
+
+#[test]
+fn new_without_a_catalog_needs_a_load_time() {
+    let p = project("scaffold");
+    std::fs::remove_dir_all(p.dir.join("target")).unwrap();
+    let (code, out) = run(&p.dir, &["new", "fct_x", "--from", "source('raw', 'events')", "--unique-key", "event_id"]);
+    assert_eq!(code, 2);
+    snapshot("new.no_catalog.error", &out);
+    let (code, out) = run(&p.dir, &["new", "fct_x", "--from", "source('raw', 'events')", "--unique-key", "event_id", "--load-time", "_loaded_at"]);
+    assert_eq!(code, 0, "{out}");
+    snapshot("new.no_catalog.out", &out);
+}
