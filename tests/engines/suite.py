@@ -348,21 +348,20 @@ def run_engine(engine: str, scenarios: list[Scenario], workdir: Path, log) -> No
                     statements.append(f.read_text())
         dbt.exec(statements)
 
-        # 2. incremental runs: one invocation per distinct vars, microbatch apart (explicit range)
-        groups: dict[tuple[str, bool], list[str]] = {}
+        # 2. incremental runs: one invocation per distinct vars. --event-time-start/-end reach only
+        #    the microbatch models (their explicit range); the others ignore them.
+        groups: dict[str, list[str]] = {}
         for s, sts in active:
             opts = s.phases[phase - 1]
             for st in sts:
-                # A microbatch model is backfilled by dbt's own --event-time-start/--event-time-end
-                # (always given here); it gets a phase's backfill vars only to show they fail.
+                # A microbatch model is backfilled by its event-time range (always given here);
+                # it gets a phase's backfill vars only to show they fail.
                 vars = opts.get("vars") if st != "microbatch" or opts.get("expect_error") else None
-                vars_key = json.dumps(vars or {}, sort_keys=True)
-                g = groups.setdefault((vars_key, st == "microbatch"), [])
+                g = groups.setdefault(json.dumps(vars or {}, sort_keys=True), [])
                 g += [u for u in s.upstream() if u not in g] + [s.model_name(st)]
         runs: dict[str, tuple[str, str]] = {}
-        for (vars_key, mb), models in groups.items():
-            extra = ["--event-time-start", MB_START, "--event-time-end", MB_END] if mb else None
-            runs.update(dbt.run(models, INC, json.loads(vars_key) or None, extra))
+        for vars_key, models in groups.items():
+            runs.update(dbt.run(models, INC, json.loads(vars_key) or None, ["--event-time-start", MB_START, "--event-time-end", MB_END]))
 
         # 3. full refresh of the same models into another schema
         every = []
