@@ -43,7 +43,21 @@ enum Command {
         /// Print nothing on success.
         #[arg(long, short)]
         quiet: bool,
+        /// Overwrite generated files edited by hand (never files dbt-incr did not write).
+        #[arg(long)]
+        force: bool,
+        /// Delete orphans: files dbt-incr generated that no spec produces any more.
+        #[arg(long)]
+        prune: bool,
     },
+    /// Compare what `generate` would write with the disk: exit 0 identical, 1 anything would change, 2 error.
+    #[command(after_help = "Examples:\n  dbt-incr check\n  dbt-incr check --format github     # annotations in GitHub Actions\n  dbt-incr check --format json\n\nReports missing, changed, hand-edited, foreign (in the way) and orphaned files, each with a\nunified diff. Exit status: 0 up to date, 1 something would change, 2 error.")]
+    Check(crate::check::Args),
+    /// Show the diff `generate` would make, without failing (coloured on a terminal).
+    Diff(crate::check::Args),
+    /// Review summary: per changed model, what changed in its spec and what it means for the data.
+    #[command(after_help = "Examples:\n  dbt-incr plan\n  dbt-incr plan --format json\n\nSays, with the reason, which changes need `dbt run --full-refresh` (key, dedup order,\nload_time, source) and which do not (lookback, strategy, columns under on_schema_change).")]
+    Plan(crate::check::Args),
     /// Print the SQL a generated model runs, compiled offline under a mock dbt context.
     #[command(after_help = "Examples:\n  dbt-incr compile fct_events\n  dbt-incr compile fct_events --dialect bigquery --branch backfill\n\nThe mock answers `is_incremental()` and the backfill vars per branch, reads the source's\ncolumns from the spec (or a stand-in list), and uses 2024-03-01 as a BigQuery watermark.")]
     Compile {
@@ -114,6 +128,12 @@ pub fn main() -> ExitCode {
             return ExitCode::from(code);
         }
     };
+    let cli = match cli.command {
+        Command::Check(args) => return crate::check::run(crate::check::Command::Check, &args),
+        Command::Diff(args) => return crate::check::run(crate::check::Command::Diff, &args),
+        Command::Plan(args) => return crate::check::run(crate::check::Command::Plan, &args),
+        command => Cli { command },
+    };
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -125,12 +145,18 @@ pub fn main() -> ExitCode {
 
 fn run(cli: Cli) -> Result<(), Error> {
     match cli.command {
-        Command::Generate { project, spec, dialect, quiet } => {
+        Command::Generate { project, spec, dialect, quiet, force, prune } => {
             let plan = generate::plan(&Request { project_dir: project, spec, dialect, dialect_overrides_spec: false })?;
-            let report = generate::write(&plan)?;
+            let report = generate::write_with(&plan, generate::WriteOptions { force, prune })?;
+            for path in &report.orphans {
+                eprintln!("orphan: {} (no spec produces it any more; `dbt-incr generate --prune` deletes it)", path.display());
+            }
             if !quiet {
                 for path in &report.written {
                     println!("wrote {}", path.display());
+                }
+                for path in &report.removed {
+                    println!("deleted {}", path.display());
                 }
                 println!(
                     "{} model(s): {} file(s) written, {} unchanged",
@@ -193,6 +219,7 @@ fn run(cli: Cli) -> Result<(), Error> {
             print!("{}", dialects_table());
             Ok(())
         }
+        Command::Check(_) | Command::Diff(_) | Command::Plan(_) => unreachable!("handled in main: they choose their exit code"),
     }
 }
 

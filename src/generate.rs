@@ -6,10 +6,12 @@ use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Component, Path, PathBuf};
 
+use crate::check::{self, Status};
 use crate::error::{Diagnostic, Error};
 use crate::macros;
+use crate::ownership;
 use crate::project::{Project, read_text};
-use crate::render::Renderer;
+use crate::render::{MARKER, Renderer};
 use crate::spec::{self, DialectChoice, Model, SpecSource};
 
 /// What `generate` is asked to do.
@@ -38,6 +40,8 @@ pub struct Plan {
     pub models: Vec<Model>,
     /// Sorted by path.
     pub files: Vec<GeneratedFile>,
+    /// The spec files read, as shown in headers (relative to the project when inside it).
+    pub specs: Vec<PathBuf>,
 }
 
 impl Plan {
@@ -102,6 +106,7 @@ pub fn plan(request: &Request) -> Result<Plan, Error> {
         return Err(Error::Invalid(diags));
     }
 
+    let spec_paths: Vec<PathBuf> = specs.iter().map(|s| s.path.clone()).collect();
     let renderer = Renderer::new();
     let mut files = Vec::new();
     let mut models = Vec::new();
@@ -120,8 +125,12 @@ pub fn plan(request: &Request) -> Result<Plan, Error> {
         let path = Path::new(&project.macro_path).join(macros::PACKAGE_DIR).join(name);
         files.push(GeneratedFile { path, contents: macros::with_header(source) });
     }
+    for file in &mut files {
+        // Every file gets its content hash, whoever rendered it (stamping is idempotent).
+        file.contents = ownership::stamp(&file.contents);
+    }
     files.sort_by(|a, b| a.path.cmp(&b.path));
-    Ok(Plan { project, models, files })
+    Ok(Plan { project, models, files, specs: spec_paths })
 }
 
 /// What a write changed.
@@ -129,35 +138,98 @@ pub fn plan(request: &Request) -> Result<Plan, Error> {
 pub struct WriteReport {
     pub written: Vec<PathBuf>,
     pub unchanged: Vec<PathBuf>,
+    /// Generated earlier, produced by no spec now, and left in place (no `prune`).
+    pub orphans: Vec<PathBuf>,
+    /// Orphans deleted (`prune`).
+    pub removed: Vec<PathBuf>,
+}
+
+/// How far `write` may go with files already on disk. The default overwrites only files
+/// dbt-incr wrote and nobody edited since, and deletes nothing.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct WriteOptions {
+    /// Overwrite (or, with `prune`, delete) generated files edited by hand. Never files dbt-incr
+    /// did not write.
+    pub force: bool,
+    /// Delete orphans: generated files no spec produces any more.
+    pub prune: bool,
 }
 
 /// Writes every planned file that differs from the disk, each atomically (temporary file in the
-/// same folder, then rename). Unchanged files are left alone, so their mtimes stay put.
-///
-/// No fsync per file: the rename already makes each replacement all-or-nothing for readers and
-/// for a crash of this process, the files can be regenerated from the spec at any time, and
-/// an fsync per file cost 40 s for 10,000 models (BENCHMARKS.md) where `cp -r` takes 0.5 s.
+/// same folder, then rename). Unchanged files are left alone, so their mtimes stay put. Safe
+/// defaults: see [`write_with`] and [`WriteOptions`].
 pub fn write(plan: &Plan) -> Result<WriteReport, Error> {
+    write_with(plan, WriteOptions::default())
+}
+
+/// [`write`], refusing (exit 2, nothing written) to overwrite a file dbt-incr did not write, or
+/// one edited by hand since it was generated unless `options.force`; orphans are reported, and
+/// deleted when `options.prune`.
+pub fn write_with(plan: &Plan, options: WriteOptions) -> Result<WriteReport, Error> {
     let root = &plan.project.root;
     // Check every destination before writing any, so a bad one leaves the project untouched.
     for file in &plan.files {
         ensure_inside(root, &file.path)?;
     }
-    let mut report = WriteReport::default();
-    for file in &plan.files {
-        let dest = root.join(&file.path);
-        if std::fs::read(&dest).is_ok_and(|old| old == file.contents.as_bytes()) {
-            report.unchanged.push(file.path.clone());
-            continue;
+    let comparison = check::compare(plan)?;
+    let mut refused = Vec::new();
+    for f in &comparison.findings {
+        let shown = f.path.display();
+        match f.status {
+            Status::Foreign => refused.push(
+                Diagnostic::new(format!("refusing to overwrite {shown}: dbt-incr did not write it (no `{MARKER}` in its first lines)"))
+                    .in_file(&f.path)
+                    .hint("move or rename that file, or change the model's name or `path` in the spec; --force never overwrites files dbt-incr did not write"),
+            ),
+            Status::HandEdited if !options.force => refused.push(
+                Diagnostic::new(format!("refusing to overwrite {shown}: it was edited by hand since dbt-incr generated it"))
+                    .in_file(&f.path)
+                    .hint("move the change into the spec (`dbt-incr diff` shows it), or rerun with --force to overwrite it"),
+            ),
+            Status::Orphaned if options.prune && f.hand_edited && !options.force => refused.push(
+                Diagnostic::new(format!("refusing to delete {shown}: no spec produces it any more, but it was edited by hand since dbt-incr generated it"))
+                    .in_file(&f.path)
+                    .hint("keep it by removing its `Generated by dbt-incr` header, or rerun with --prune --force to delete it"),
+            ),
+            _ => {}
         }
-        let dir = dest.parent().expect("files live in a folder");
-        std::fs::create_dir_all(dir).map_err(Error::io(dir, "create folder"))?;
-        let mut tmp = tempfile::Builder::new().prefix(".dbt-incr-").tempfile_in(dir).map_err(Error::io(dir, "create a temporary file in"))?;
-        tmp.write_all(file.contents.as_bytes()).map_err(Error::io(tmp.path(), "write"))?;
-        tmp.persist(&dest).map_err(|e| Error::Io { path: dest.clone(), action: "replace", source: e.error })?;
-        report.written.push(file.path.clone());
+    }
+    if !refused.is_empty() {
+        return Err(Error::Invalid(refused));
+    }
+
+    let mut report = WriteReport { unchanged: comparison.unchanged, ..WriteReport::default() };
+    for f in comparison.findings {
+        match (f.status, f.new) {
+            (Status::Orphaned, _) if options.prune => {
+                let path = root.join(&f.path);
+                std::fs::remove_file(&path).map_err(Error::io(&path, "delete"))?;
+                report.removed.push(f.path);
+            }
+            (Status::Orphaned, _) => report.orphans.push(f.path),
+            (_, Some(contents)) => {
+                write_atomic(&root.join(&f.path), &contents)?;
+                report.written.push(f.path);
+            }
+            (_, None) => unreachable!("only orphans have no planned text"),
+        }
     }
     Ok(report)
+}
+
+/// Writes `contents` to `dest` through a temporary file in the same folder and a rename, so an
+/// interrupted run leaves either the old file or the new one, never half of one.
+///
+/// No fsync per file: the rename already makes each replacement all-or-nothing for readers and
+/// for a crash of this process, the files can be regenerated from the spec at any time, and
+/// an fsync per file cost 40 s for 10,000 models (BENCHMARKS.md) where `cp -r` takes 0.5 s.
+fn write_atomic(dest: &Path, contents: &str) -> Result<(), Error> {
+    let dir = dest.parent().expect("files live in a folder");
+    std::fs::create_dir_all(dir).map_err(Error::io(dir, "create folder"))?;
+    let mut tmp = tempfile::Builder::new().prefix(".dbt-incr-").tempfile_in(dir).map_err(Error::io(dir, "create a temporary file in"))?;
+    tmp.write_all(contents.as_bytes()).map_err(Error::io(tmp.path(), "write"))?;
+    tmp.persist(dest).map_err(|e| Error::Io { path: dest.to_path_buf(), action: "replace", source: e.error })?;
+    Ok(())
 }
 
 /// Refuses a destination that would land outside the project: `..`, absolute paths, or an

@@ -6,14 +6,17 @@
 //! writes the files. [`macros`] is the dbt macro package the models call.
 
 pub mod audit;
+pub mod check;
 pub mod cli;
 pub mod compile;
 pub mod dialect;
 pub mod error;
 pub mod generate;
 pub mod macros;
+pub mod ownership;
 pub mod project;
 pub mod properties;
 pub mod render;
+pub mod review;
 pub mod scaffold;
 pub mod spec;

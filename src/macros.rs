@@ -21,7 +21,7 @@ pub const PACKAGE_DIR: &str = "dbt_incr";
 
 /// A macro file as written into a project: the marker header, then the source.
 pub fn with_header(source: &str) -> String {
-    format!(
+    crate::ownership::stamp(&format!(
         "{{# {MARKER}: the dbt_incr macro package.\n   Do not edit by hand: run `dbt-incr generate` to rewrite it. #}}\n{source}"
-    )
+    ))
 }

@@ -31,6 +31,8 @@ struct ModelContext<'a> {
     marker: &'static str,
     spec_path: &'a str,
     name: &'a str,
+    /// The model's resolved settings, one line, read back by `dbt-incr plan` (src/review.rs).
+    settings: String,
     config: Vec<ConfigEntry>,
     microbatch: bool,
     /// Whether rows are deduplicated on a unique key (false for append-only facts).
@@ -87,7 +89,7 @@ impl Renderer {
         if !text.ends_with('\n') {
             text.push('\n');
         }
-        Ok(text)
+        Ok(crate::ownership::stamp(&text))
     }
 }
 
@@ -171,6 +173,7 @@ fn model_context<'a>(model: &'a Model, spec_path: &'a str) -> ModelContext<'a> {
         marker: MARKER,
         spec_path,
         name: &model.name,
+        settings: crate::review::settings_line(model),
         config: config_entries(model),
         microbatch: model.strategy == Strategy::Microbatch,
         dedup: !model.unique_key.is_empty(),

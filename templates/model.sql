@@ -2,7 +2,8 @@
     dbt Jinja below is written verbatim. Every decision is made in Rust (src/render.rs); this
     only lays out text. -#]
 {# [[ marker ]] from [[ spec_path ]] (model [[ name ]]).
-   Do not edit by hand: change the spec and run `dbt-incr generate`. #}
+   Do not edit by hand: change the spec and run `dbt-incr generate`.
+   settings: [[ settings ]] #}
 {{
     config(
 [%- for entry in config %]
