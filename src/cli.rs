@@ -116,6 +116,9 @@ enum Command {
         #[arg(long, value_name = "NAME")]
         dialect: Option<String>,
     },
+    /// Print the JSON Schema of the spec (incremental.yml), for editors.
+    #[command(after_help = "Examples:\n  dbt-incr schema > incremental.schema.json\n\nThen start incremental.yml with:\n  # yaml-language-server: $schema=incremental.schema.json")]
+    Schema,
 }
 
 /// Runs the command line and returns the process exit code: 0 success, 2 error.
@@ -220,6 +223,10 @@ fn run(cli: Cli) -> Result<(), Error> {
             Ok(())
         }
         Command::Check(_) | Command::Diff(_) | Command::Plan(_) => unreachable!("handled in main: they choose their exit code"),
+        Command::Schema => {
+            print!("{}", crate::schema::schema_text());
+            Ok(())
+        }
     }
 }
 

@@ -19,4 +19,5 @@ pub mod properties;
 pub mod render;
 pub mod review;
 pub mod scaffold;
+pub mod schema;
 pub mod spec;

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
+use serde_saphyr::Spanned;
 
 use crate::error::{Diagnostic, Error};
 use crate::spec::MAX_SPEC_BYTES;
@@ -26,9 +27,9 @@ pub struct Project {
 #[derive(Deserialize)]
 struct RawProject {
     #[serde(rename = "model-paths")]
-    model_paths: Option<Vec<String>>,
+    model_paths: Option<Spanned<Vec<Spanned<String>>>>,
     #[serde(rename = "macro-paths")]
-    macro_paths: Option<Vec<String>>,
+    macro_paths: Option<Spanned<Vec<Spanned<String>>>>,
     profile: Option<String>,
 }
 
@@ -48,18 +49,60 @@ struct RawOutput {
 impl Project {
     pub fn load(root: &Path) -> Result<Project, Error> {
         let file = root.join("dbt_project.yml");
+        if !file.is_file() {
+            let what = if root.is_dir() { "has no dbt_project.yml" } else { "is not a folder" };
+            return Err(Diagnostic::new(format!("no dbt project: {} {what}", root.display()))
+                .hint("run dbt-incr in a dbt project, or pass --project DIR (the folder holding dbt_project.yml)")
+                .into());
+        }
         let text = read_text(&file)?;
-        let raw: RawProject = serde_saphyr::from_str_with_options(&text, serde_saphyr::options! { with_snippet: false }).map_err(|e| {
-            let (line, col) = e.location().map(|l| (l.line() as usize, l.column() as usize)).unwrap_or((0, 0));
-            Diagnostic::new(format!("cannot read dbt_project.yml: {}", e.without_snippet().to_string().lines().next().unwrap_or(""))).at(&file, &text, line, col)
-        })?;
-        let first = |paths: Option<Vec<String>>, default: &str, key: &str| -> Result<String, Error> {
-            let p = paths.and_then(|p| p.into_iter().next()).unwrap_or_else(|| default.to_string());
-            let path = Path::new(&p);
-            if path.is_absolute() || path.components().any(|c| matches!(c, std::path::Component::ParentDir)) {
-                return Err(Diagnostic::new(format!("`{key}` entry `{p}` leaves the project")).in_file(&file).key(key).hint("dbt-incr writes only inside the project").into());
+        let options = serde_saphyr::options! { with_snippet: false };
+        let raw: RawProject = serde_saphyr::from_str_with_options(&text, options).map_err(|e| {
+            let mut d = crate::spec::yaml_diagnostic(&file, &text, &e);
+            d.message = format!("cannot read dbt_project.yml: {}", d.message);
+            if d.key.as_deref().is_some_and(|k| k.contains("-paths")) {
+                d.hint = Some("write a list of folders: `model-paths: [\"models\"]`".into());
+            } else if d.message.contains("the spec") || d.hint.as_deref().is_some_and(|h| h.contains("docs/spec.md")) {
+                d.hint = Some("dbt-incr reads `model-paths`, `macro-paths` and `profile` from dbt_project.yml; check the YAML around this line".into());
             }
-            Ok(p.trim_end_matches('/').to_string())
+            Error::from(d)
+        })?;
+        // dbt-incr writes into the first model and macro path; none may leave the project.
+        let first = |paths: Option<Spanned<Vec<Spanned<String>>>>, default: &str, key: &str| -> Result<String, Error> {
+            // dbt's default when the key is absent, checked the same way (it may be a symlink).
+            let entries: Vec<(String, Option<(usize, usize)>)> = match &paths {
+                Some(paths) => paths.value.iter().map(|p| (p.value.clone(), Some((p.referenced.line() as usize, p.referenced.column() as usize)))).collect(),
+                None => vec![(default.to_string(), None)],
+            };
+            for (i, (value, at)) in entries.iter().enumerate() {
+                let path = Path::new(value);
+                let bad = if value.trim().is_empty() {
+                    Some("is empty")
+                } else if path.is_absolute() || path.has_root() {
+                    Some("is absolute")
+                } else if path.components().any(|c| matches!(c, std::path::Component::ParentDir | std::path::Component::Prefix(_))) {
+                    Some("leaves the project through `..`")
+                } else if let Ok(resolved) = std::fs::canonicalize(root.join(path))
+                    && let Ok(project) = std::fs::canonicalize(root)
+                    && !resolved.starts_with(&project)
+                {
+                    Some("leads out of the project through a symlink")
+                } else {
+                    None
+                };
+                if let Some(why) = bad {
+                    let d = Diagnostic::new(format!("`{key}` entry `{}` {why}", value.escape_debug()));
+                    let d = match at {
+                        Some((line, column)) => d.at(&file, &text, *line, *column).key(format!("{key}[{i}]")),
+                        None => d.in_file(&file).key(format!("{key} (default `{default}`)")),
+                    };
+                    return Err(d.hint("dbt-incr writes only inside the project: use a folder under it, such as `models`").into());
+                }
+            }
+            match entries.first() {
+                Some((p, _)) => Ok(p.trim_end_matches('/').to_string()),
+                None => Ok(default.to_string()),
+            }
         };
         Ok(Project {
             model_path: first(raw.model_paths, "models", "model-paths")?,
@@ -114,13 +157,17 @@ impl Project {
                 .collect();
             files.sort();
             if files.is_empty() {
-                return Err(Diagnostic::new(format!("no spec: {} holds no *.yml file", spec.display())).into());
+                return Err(Diagnostic::new(format!("no spec: {} holds no *.yml file", spec.display()))
+                    .hint("put spec files (`*.yml` or `*.yaml`) in it, or pass --spec FILE")
+                    .into());
             }
             Ok(files)
         } else if spec.is_file() {
             Ok(vec![spec.to_path_buf()])
         } else {
-            Err(Diagnostic::new(format!("no spec: {} does not exist", spec.display())).into())
+            Err(Diagnostic::new(format!("no spec: {} does not exist", spec.display()))
+                .hint("--spec takes a spec file or a folder of them; a relative path is taken from the current folder, not from --project")
+                .into())
         }
     }
 
@@ -135,19 +182,24 @@ impl Project {
 pub fn read_text(path: &Path) -> Result<String, Error> {
     let meta = std::fs::metadata(path).map_err(Error::io(path, "read"))?;
     if meta.len() > MAX_SPEC_BYTES {
-        return Err(Diagnostic::new(format!("{} is {} bytes; dbt-incr reads files up to {MAX_SPEC_BYTES} bytes", path.display(), meta.len())).into());
+        return Err(Diagnostic::new(format!("{} is {} bytes; dbt-incr reads files up to {MAX_SPEC_BYTES} bytes", path.display(), meta.len()))
+            .in_file(path)
+            .hint("a spec this large is not a spec: split it into several files in a --spec folder")
+            .into());
     }
     let bytes = std::fs::read(path).map_err(Error::io(path, "read"))?;
     String::from_utf8(bytes).map_err(|e| {
         let valid = &e.as_bytes()[..e.utf8_error().valid_up_to()];
         let line = valid.iter().filter(|b| **b == b'\n').count() + 1;
         let column = valid.iter().rev().take_while(|b| **b != b'\n').count() + 1;
+        let text = String::from_utf8_lossy(valid);
+        let shown = text.lines().nth(line - 1).map(|l| format!("{l}\u{FFFD}")).unwrap_or_else(|| "\u{FFFD}".to_string());
         Error::from(Diagnostic {
-            message: "the file is not valid UTF-8".into(),
+            message: format!("the file is not valid UTF-8 (byte 0x{:02x} at offset {})", e.as_bytes()[valid.len()], valid.len()),
             location: Some(crate::error::Location { file: path.to_path_buf(), line, column }),
             key: None,
             hint: Some("save it as UTF-8".into()),
-            source_line: None,
+            source_line: Some(shown),
         })
     })
 }
