@@ -2,7 +2,7 @@
 //!
 //! Nothing touches the disk until every spec has validated and every file has rendered.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::io::Write;
 use std::path::{Component, Path, PathBuf};
 
@@ -107,30 +107,55 @@ pub fn plan(request: &Request) -> Result<Plan, Error> {
     }
 
     let spec_paths: Vec<PathBuf> = specs.iter().map(|s| s.path.clone()).collect();
-    let renderer = Renderer::new();
-    let mut files = Vec::new();
-    let mut models = Vec::new();
+    let mut entries: Vec<(String, Model)> = Vec::new();
     for s in specs {
         let spec_path = s.path.to_string_lossy().replace('\\', "/");
-        for model in s.models {
-            let mut path = PathBuf::from(&project.model_path);
-            path.extend(&model.path);
-            path.push(format!("{}.sql", model.name));
-            files.push(GeneratedFile { path: path.with_extension("yml"), contents: crate::properties::render(&model, &spec_path) });
-            files.push(GeneratedFile { path, contents: renderer.model(&model, &spec_path)? });
-            models.push(model);
-        }
+        entries.extend(s.models.into_iter().map(|model| (spec_path.clone(), model)));
     }
+    let mut files = render_models(&project, &entries)?;
+    let models: Vec<Model> = entries.into_iter().map(|(_, model)| model).collect();
     for (name, source) in macros::FILES {
         let path = Path::new(&project.macro_path).join(macros::PACKAGE_DIR).join(name);
-        files.push(GeneratedFile { path, contents: macros::with_header(source) });
-    }
-    for file in &mut files {
-        // Every file gets its content hash, whoever rendered it (stamping is idempotent).
-        file.contents = ownership::stamp(&file.contents);
+        files.push(GeneratedFile { path, contents: ownership::stamp(&macros::with_header(source)) });
     }
     files.sort_by(|a, b| a.path.cmp(&b.path));
     Ok(Plan { project, models, files, specs: spec_paths })
+}
+
+/// Each model's files (its model and its properties file), in spec order, each stamped with its
+/// content hash. Rendering is most of a plan's time and models are independent, so they are
+/// rendered on every core, in contiguous slices whose results are joined in order.
+fn render_models(project: &Project, entries: &[(String, Model)]) -> Result<Vec<GeneratedFile>, Error> {
+    let renderer = Renderer::new();
+    let render_slice = |slice: &[(String, Model)]| -> Result<Vec<GeneratedFile>, Error> {
+        let mut files = Vec::with_capacity(slice.len() * 2);
+        for (spec_path, model) in slice {
+            let mut path = PathBuf::from(&project.model_path);
+            path.extend(&model.path);
+            path.push(format!("{}.sql", model.name));
+            // Every file gets its content hash, whoever rendered it (stamping is idempotent).
+            let properties = ownership::stamp(&crate::properties::render(model, spec_path));
+            files.push(GeneratedFile { path: path.with_extension("yml"), contents: properties });
+            let contents = ownership::stamp(&renderer.model(model, spec_path)?);
+            files.push(GeneratedFile { path, contents });
+        }
+        Ok(files)
+    };
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(8);
+    // Small plans stay on one thread: spawning costs more than rendering a few hundred models.
+    let slice_len = entries.len().div_ceil(threads).max(500);
+    if entries.len() <= slice_len {
+        return render_slice(entries);
+    }
+    let parts: Vec<Result<Vec<GeneratedFile>, Error>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = entries.chunks(slice_len).map(|slice| scope.spawn(move || render_slice(slice))).collect();
+        handles.into_iter().map(|h| h.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))).collect()
+    });
+    let mut files = Vec::with_capacity(entries.len() * 2);
+    for part in parts {
+        files.extend(part?);
+    }
+    Ok(files)
 }
 
 /// What a write changed.
@@ -168,8 +193,9 @@ pub fn write(plan: &Plan) -> Result<WriteReport, Error> {
 pub fn write_with(plan: &Plan, options: WriteOptions) -> Result<WriteReport, Error> {
     let root = &plan.project.root;
     // Check every destination before writing any, so a bad one leaves the project untouched.
+    let mut inside = Inside::new(root)?;
     for file in &plan.files {
-        ensure_inside(root, &file.path)?;
+        inside.ensure(&file.path)?;
     }
     let comparison = check::compare(plan)?;
     let mut refused = Vec::new();
@@ -199,6 +225,8 @@ pub fn write_with(plan: &Plan, options: WriteOptions) -> Result<WriteReport, Err
     }
 
     let mut report = WriteReport { unchanged: comparison.unchanged, ..WriteReport::default() };
+    // Folders made (or found) this run: one create_dir_all per folder, not per file.
+    let mut created: HashSet<PathBuf> = HashSet::new();
     for f in comparison.findings {
         match (f.status, f.new) {
             (Status::Orphaned, _) if options.prune => {
@@ -208,7 +236,13 @@ pub fn write_with(plan: &Plan, options: WriteOptions) -> Result<WriteReport, Err
             }
             (Status::Orphaned, _) => report.orphans.push(f.path),
             (_, Some(contents)) => {
-                write_atomic(&root.join(&f.path), &contents)?;
+                let dest = root.join(&f.path);
+                let dir = dest.parent().expect("files live in a folder");
+                if !created.contains(dir) {
+                    std::fs::create_dir_all(dir).map_err(Error::io(dir, "create folder"))?;
+                    created.insert(dir.to_path_buf());
+                }
+                write_atomic(&dest, &contents)?;
                 report.written.push(f.path);
             }
             (_, None) => unreachable!("only orphans have no planned text"),
@@ -223,31 +257,65 @@ pub fn write_with(plan: &Plan, options: WriteOptions) -> Result<WriteReport, Err
 /// No fsync per file: the rename already makes each replacement all-or-nothing for readers and
 /// for a crash of this process, the files can be regenerated from the spec at any time, and
 /// an fsync per file cost 40 s for 10,000 models (BENCHMARKS.md) where `cp -r` takes 0.5 s.
+/// The folder must exist.
 fn write_atomic(dest: &Path, contents: &str) -> Result<(), Error> {
     let dir = dest.parent().expect("files live in a folder");
-    std::fs::create_dir_all(dir).map_err(Error::io(dir, "create folder"))?;
     let mut tmp = tempfile::Builder::new().prefix(".dbt-incr-").tempfile_in(dir).map_err(Error::io(dir, "create a temporary file in"))?;
     tmp.write_all(contents.as_bytes()).map_err(Error::io(tmp.path(), "write"))?;
     tmp.persist(dest).map_err(|e| Error::Io { path: dest.to_path_buf(), action: "replace", source: e.error })?;
     Ok(())
 }
 
-/// Refuses a destination that would land outside the project: `..`, absolute paths, or an
-/// existing folder on the way that is a symlink leading out.
-fn ensure_inside(root: &Path, relative: &Path) -> Result<(), Error> {
-    let escapes = relative.components().any(|c| !matches!(c, Component::Normal(_)));
-    let canonical_root = std::fs::canonicalize(root).map_err(Error::io(root, "resolve"))?;
-    let mut existing = root.join(relative);
-    while !existing.exists() {
-        if !existing.pop() {
-            break;
+/// Refuses destinations that would land outside the project: `..`, absolute paths, an existing
+/// folder on the way that is a symlink leading out, or an existing file that is one.
+///
+/// The project root is resolved once and each folder once (10,000 models share a handful of
+/// folders); per file, only an `lstat` to see whether the file itself is a symlink.
+struct Inside<'a> {
+    root: &'a Path,
+    canonical_root: PathBuf,
+    folders: HashMap<PathBuf, bool>,
+}
+
+impl<'a> Inside<'a> {
+    fn new(root: &'a Path) -> Result<Inside<'a>, Error> {
+        let canonical_root = std::fs::canonicalize(root).map_err(Error::io(root, "resolve"))?;
+        Ok(Inside { root, canonical_root, folders: HashMap::new() })
+    }
+
+    /// Whether `path` (absolute), or its nearest existing ancestor, resolves inside the root.
+    fn resolves_inside(&self, path: &Path) -> bool {
+        let mut existing = path.to_path_buf();
+        while !existing.exists() {
+            if !existing.pop() {
+                break;
+            }
         }
+        let resolved = std::fs::canonicalize(&existing).unwrap_or(existing);
+        resolved.starts_with(&self.canonical_root)
     }
-    let resolved = std::fs::canonicalize(&existing).unwrap_or_else(|_| existing.clone());
-    if escapes || !resolved.starts_with(&canonical_root) {
-        return Err(Diagnostic::new(format!("refusing to write {}: it would land outside the project {}", relative.display(), root.display()))
-            .hint("check `path` in the spec and symlinks under the model and macro folders")
-            .into());
+
+    fn ensure(&mut self, relative: &Path) -> Result<(), Error> {
+        let escapes = relative.components().any(|c| !matches!(c, Component::Normal(_)));
+        let dest = self.root.join(relative);
+        let ok = !escapes && {
+            let folder = relative.parent().unwrap_or(Path::new(""));
+            let folder_ok = match self.folders.get(folder) {
+                Some(ok) => *ok,
+                None => {
+                    let ok = self.resolves_inside(&self.root.join(folder));
+                    self.folders.insert(folder.to_path_buf(), ok);
+                    ok
+                }
+            };
+            let is_symlink = std::fs::symlink_metadata(&dest).is_ok_and(|m| m.file_type().is_symlink());
+            folder_ok && (!is_symlink || self.resolves_inside(&dest))
+        };
+        if !ok {
+            return Err(Diagnostic::new(format!("refusing to write {}: it would land outside the project {}", relative.display(), self.root.display()))
+                .hint("check `path` in the spec and symlinks under the model and macro folders")
+                .into());
+        }
+        Ok(())
     }
-    Ok(())
 }
