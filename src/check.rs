@@ -145,7 +145,8 @@ pub fn compare(plan: &Plan) -> Result<Comparison, Error> {
     let planned: BTreeSet<&Path> = plan.files.iter().map(|f| f.path.as_path()).collect();
     let read_now: BTreeSet<String> = plan.specs.iter().map(|p| p.to_string_lossy().replace('\\', "/")).collect();
     let dirs = [PathBuf::from(&plan.project.model_path), Path::new(&plan.project.macro_path).join(macros::PACKAGE_DIR)];
-    for path in ownership::marked_files(root, &dirs) {
+    // Planned files were read above: the walk does not open them again.
+    for path in ownership::marked_files(root, &dirs, |p| planned.contains(p)) {
         if planned.contains(path.as_path()) {
             continue;
         }

@@ -91,8 +91,9 @@ pub fn origin(text: &str) -> Option<(String, String)> {
 }
 
 /// Every file under `dirs` (relative to `root`, searched recursively, symlinks not followed)
-/// whose first lines carry the marker, relative to `root`, sorted.
-pub fn marked_files(root: &Path, dirs: &[PathBuf]) -> Vec<PathBuf> {
+/// whose first lines carry the marker, relative to `root`, sorted; files for which `skip` is
+/// true are left out without being opened (the caller has read them already).
+pub fn marked_files(root: &Path, dirs: &[PathBuf], skip: impl Fn(&Path) -> bool) -> Vec<PathBuf> {
     let mut found = Vec::new();
     let mut stack: Vec<PathBuf> = dirs.to_vec();
     while let Some(dir) = stack.pop() {
@@ -107,7 +108,7 @@ pub fn marked_files(root: &Path, dirs: &[PathBuf]) -> Vec<PathBuf> {
             let relative = dir.join(&name);
             if kind.is_dir() {
                 stack.push(relative);
-            } else if kind.is_file() && has_marker(&entry.path()) {
+            } else if kind.is_file() && !skip(&relative) && has_marker(&entry.path()) {
                 found.push(relative);
             }
         }

@@ -123,19 +123,25 @@ impl Row {
     }
 }
 
-fn yaml_row(model: &Model, row: &Row, with_event: bool) -> String {
-    let mut cells = Vec::new();
+/// Appends one fixture row to `out`, written in place (10,000 models write 150,000 of them).
+fn yaml_row(out: &mut String, model: &Model, row: &Row, with_event: bool) {
+    out.push_str("          - {");
+    let mut sep = "";
     if let Some(k) = row.key {
         for key in &model.unique_key {
-            cells.push(format!("{key}: {k}"));
+            let _ = write!(out, "{sep}{key}: {k}");
+            sep = ", ";
         }
     }
     if with_event && let Some(e) = &model.event_time {
-        cells.push(format!("{e}: \"{}\"", timestamp(row.event)));
+        let _ = write!(out, "{sep}{e}: \"{}\"", timestamp(row.event));
+        sep = ", ";
     }
-    cells.push(format!("{}: \"{}\"", model.load_time, timestamp(row.loaded)));
-    let comment = if row.note.is_empty() { String::new() } else { format!("  # {}", row.note) };
-    format!("          - {{{}}}{comment}\n", cells.join(", "))
+    let _ = write!(out, "{sep}{}: \"{}\"}}", model.load_time, timestamp(row.loaded));
+    if !row.note.is_empty() {
+        let _ = write!(out, "  # {}", row.note);
+    }
+    out.push('\n');
 }
 
 fn unit_tests(model: &Model) -> String {
@@ -180,11 +186,11 @@ fn unit_tests(model: &Model) -> String {
     out.push_str("    overrides:\n      macros:\n        is_incremental: false\n");
     let _ = writeln!(out, "    given:\n      - input: {from}\n        rows:");
     for r in &given {
-        out.push_str(&yaml_row(model, r, true));
+        yaml_row(&mut out, model, r, true);
     }
     out.push_str("    expect:\n      rows:\n");
     for r in &expected {
-        out.push_str(&yaml_row(model, r, false));
+        yaml_row(&mut out, model, r, false);
     }
 
     if model.dialect.literal_watermark {
@@ -241,7 +247,7 @@ fn incremental_test(model: &Model, lookback: i64, from: &str) -> String {
     out.push_str("    overrides:\n      macros:\n        is_incremental: true\n");
     let _ = writeln!(out, "    given:\n      - input: {from}\n        rows:");
     for r in &given {
-        out.push_str(&yaml_row(model, r, true));
+        yaml_row(&mut out, model, r, true);
     }
     // The target as SQL: a dict fixture would make dbt read the model's table for column types,
     // and that table does not exist before the first run.
@@ -261,7 +267,7 @@ fn incremental_test(model: &Model, lookback: i64, from: &str) -> String {
     }
     out.push_str("    expect:\n      rows:\n");
     for r in &expected {
-        out.push_str(&yaml_row(model, r, false));
+        yaml_row(&mut out, model, r, false);
     }
     out
 }
