@@ -175,9 +175,9 @@ fn run(cli: Cli) -> Result<(), Error> {
             let plan = generate::plan(&request)?;
             let Some((m, file)) = plan.model_file(&model) else {
                 let names: Vec<&str> = plan.models.iter().map(|m| m.name.as_str()).collect();
-                return Err(crate::error::Diagnostic::new(format!("no model `{model}` in the spec"))
-                    .did_you_mean(&model, names.iter().copied())
-                    .into());
+                let d = crate::error::Diagnostic::new(format!("no model `{model}` in the spec")).did_you_mean(&model, names.iter().copied());
+                let d = if d.hint.is_some() { d } else { d.hint(format!("the spec's models: {}", names.join(", "))) };
+                return Err(d.into());
             };
             let branches = branch.map(|b| vec![b]).unwrap_or_else(|| Branch::ALL.to_vec());
             for (i, b) in branches.iter().enumerate() {
