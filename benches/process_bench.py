@@ -84,11 +84,18 @@ def generator(args):
 def parse(args):
     env = dict(os.environ, BENCH_DUCKDB=os.path.join(args.dir[0], "parse.duckdb"), DBT_SEND_ANONYMOUS_USAGE_STATS="false")
     results = {"models": args.models, "repeats": args.repeats}
-    for kind in ("generated", "hand_written"):
+    for kind in ("generated", "generated_models_only", "hand_written"):
         proj = os.path.join(args.dir[0], f"dbt-incr-bench-parse-{kind}")
         make_project(proj, args.models, hand=kind == "hand_written")
-        if kind == "generated":
+        if kind.startswith("generated"):
             run([args.dbt_incr, "generate", "--project", proj, "-q"])
+        if kind == "generated_models_only":
+            # Without the generated properties files (tests, unit tests): what the models and
+            # the macro package cost dbt alone.
+            for root, _, files in os.walk(os.path.join(proj, "models")):
+                for name in files:
+                    if name.endswith(".yml") and name != "sources.yml":
+                        os.remove(os.path.join(root, name))
         walls, loads = [], []
         for _ in range(args.repeats):
             walls.append(timed([args.dbt, "parse", "--no-partial-parse", "--profiles-dir", proj], cwd=proj, env=env))
