@@ -69,6 +69,8 @@ pub fn plan(request: &Request) -> Result<Plan, Error> {
 
     let mut diags = Vec::new();
     let mut specs = Vec::new();
+    // Spec texts by shown path, to point at both definitions of a model defined twice.
+    let mut texts: BTreeMap<PathBuf, String> = BTreeMap::new();
     for file in &spec_files {
         let shown = project.display_path(file);
         let text = match read_text(file) {
@@ -80,7 +82,10 @@ pub fn plan(request: &Request) -> Result<Plan, Error> {
             Err(e) => return Err(e),
         };
         match spec::parse(SpecSource { path: &shown, text: &text }, &choice) {
-            Ok(s) => specs.push(s),
+            Ok(s) => {
+                texts.insert(shown.clone(), text);
+                specs.push(s)
+            }
             Err(Error::Invalid(d)) => diags.extend(d),
             Err(e) => return Err(e),
         }
@@ -93,9 +98,9 @@ pub fn plan(request: &Request) -> Result<Plan, Error> {
             if let Some((first, line)) = owner.get(&m.name) {
                 diags.push(
                     Diagnostic::new(format!("model `{}` is defined in two specs", m.name))
-                        .in_file(&s.path)
+                        .at(&s.path, &texts[&s.path], m.line, m.column)
                         .key("name")
-                        .hint(format!("it is also defined at {}:{line}", first.display())),
+                        .hint(format!("it is also defined at {}:{line}; model names become file and table names, so they are unique across specs", first.display())),
                 );
             } else {
                 owner.insert(m.name.clone(), (s.path.clone(), m.line));

@@ -213,6 +213,8 @@ pub struct Model {
     pub dialect: &'static Dialect,
     /// Line of the model's entry in its spec file.
     pub line: usize,
+    /// Column of the model's first key on that line.
+    pub column: usize,
 }
 
 /// Everything needed to turn a spec file's text into validated models.
@@ -1015,6 +1017,7 @@ impl Validator<'_> {
             batch_size,
             dialect,
             line: at.0,
+            column: at.1,
         })
     }
 

@@ -452,3 +452,14 @@ fn no_stale_cli_snapshots() {
         .collect();
     assert!(stale.is_empty(), "stale snapshots in snapshots/cli (delete them): {stale:#?}");
 }
+
+#[test]
+fn a_model_defined_in_two_specs_points_at_both() {
+    let spec = "version: 1\ndialect: duckdb\nmodels:\n  - name: fct_events\n    from: source('raw', 'events')\n    unique_key: event_id\n    load_time: loaded_at\n";
+    let project = Project::new(spec);
+    project.write("specs/a.yml", spec);
+    project.write("specs/b.yml", &format!("# the same model again\n{spec}"));
+    let run = project.run(&["generate", "--spec", "specs"]).expect(2);
+    assert!(!project.exists("models/fct_events.sql"), "nothing is written");
+    snapshot("two_specs_one_model", &run.shown());
+}

@@ -90,6 +90,11 @@ fn assert_capabilities(dialect: &Dialect, model: &Model, branch: Branch, case: &
     if !dialect.correlated_exists {
         assert!(!lower.contains("exists ("), "{case}: {} has no correlated subqueries\n{sql}", dialect.name);
     }
+    // Quoting: identifiers are emitted bare (validated as plain names), so no quote character
+    // may appear but single-quoted string literals. On BigQuery, Spark and Databricks a double
+    // quote starts a string, not an identifier; elsewhere a backtick is a syntax error.
+    assert!(!sql.contains('"'), "{case}: a double quote means a quoted identifier (a string on {})\n{sql}", dialect.name);
+    assert!(!sql.contains('`'), "{case}: backticks quote identifiers only on some warehouses\n{sql}");
     if dialect.name == "sqlserver" {
         assert!(!lower.contains("as timestamp)"), "{case}: timestamp is a row-version type on SQL Server\n{sql}");
     }
