@@ -430,6 +430,7 @@ fn no_stale_cli_snapshots() {
         "compile@unknown_model",
         "review@unique_key-json",
         "review@macro_changed",
+        "two_specs_one_model",
     ]
     .into_iter()
     .map(str::to_string)
