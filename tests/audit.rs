@@ -7,20 +7,16 @@
 //!
 //! The text, JSON and GitHub outputs are snapshotted in `snapshots/audit/`.
 
+mod common;
+use common::root;
+
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-fn root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
 
 fn snapshot(name: &str, value: &str) {
-    let mut settings = insta::Settings::clone_current();
-    settings.set_snapshot_path(root().join("snapshots/audit"));
-    settings.set_prepend_module_to_snapshot(false);
-    settings.set_omit_expression(true);
-    settings.bind(|| insta::assert_snapshot!(name.to_string(), value));
+    common::snapshot("audit", name, value);
 }
 
 fn projects() -> Vec<PathBuf> {

@@ -8,6 +8,9 @@
 //! A new case is a new fixture file. Accept new snapshots with
 //! `INSTA_UPDATE=always INSTA_FORCE_PASS=1 cargo test --test cli` and review the diff.
 
+mod common;
+use common::root;
+
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -17,9 +20,6 @@ use dbt_incr::dialect::DIALECTS;
 use dbt_incr::generate::{self, Request};
 use dbt_incr::ownership;
 
-fn root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
 
 fn review_fixture(name: &str) -> String {
     std::fs::read_to_string(root().join("tests/fixtures/review").join(name)).unwrap()
@@ -113,12 +113,7 @@ impl Run {
 }
 
 fn snapshot(name: &str, value: &str) {
-    let mut settings = insta::Settings::clone_current();
-    settings.set_snapshot_path(root().join("snapshots/cli"));
-    settings.set_prepend_module_to_snapshot(false);
-    settings.set_omit_expression(true);
-    let value = elide_whole_files(&mask_hashes(value));
-    settings.bind(|| insta::assert_snapshot!(name.to_string(), value));
+    common::snapshot("cli", name, &elide_whole_files(&mask_hashes(value)));
 }
 
 /// The body of a whole-file hunk (a missing or orphaned file) elided: the snapshots of

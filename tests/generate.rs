@@ -10,6 +10,9 @@
 //! capability checks. A new case is a new fixture file; accept new snapshots with
 //! `INSTA_UPDATE=always INSTA_FORCE_PASS=1 cargo test --test generate` and review the diff.
 
+mod common;
+use common::{root, snapshot};
+
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -21,9 +24,6 @@ use dbt_incr::macros;
 use dbt_incr::render::Renderer;
 use dbt_incr::spec::{self, DialectChoice, Model, SpecSource};
 
-fn root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
 
 fn fixtures(dir: &Path) -> Vec<PathBuf> {
     let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
@@ -35,13 +35,6 @@ fn fixtures(dir: &Path) -> Vec<PathBuf> {
     files
 }
 
-fn snapshot(folder: &str, name: &str, value: &str) {
-    let mut settings = insta::Settings::clone_current();
-    settings.set_snapshot_path(root().join("snapshots").join(folder));
-    settings.set_prepend_module_to_snapshot(false);
-    settings.set_omit_expression(true);
-    settings.bind(|| insta::assert_snapshot!(name.to_string(), value));
-}
 
 /// Shown path of a fixture: relative to tests/fixtures, so snapshots do not depend on the checkout.
 fn shown(path: &Path) -> PathBuf {

@@ -2,19 +2,15 @@
 //! `tests/fixtures/projects/` (manifest.json and catalog.json in dbt's format), driving the real
 //! binary. Outputs and resulting specs are snapshotted in `snapshots/scaffold/`.
 
+mod common;
+use common::root;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-fn root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
 
 fn snapshot(name: &str, value: &str) {
-    let mut settings = insta::Settings::clone_current();
-    settings.set_snapshot_path(root().join("snapshots/scaffold"));
-    settings.set_prepend_module_to_snapshot(false);
-    settings.set_omit_expression(true);
-    settings.bind(|| insta::assert_snapshot!(name.to_string(), value));
+    common::snapshot("scaffold", name, value);
 }
 
 fn copy_dir(from: &Path, to: &Path) {
