@@ -11,7 +11,8 @@ use std::path::Path;
 use std::time::Duration;
 
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
-use dbt_incr::generate::{self, Request};
+use dbt_incr::plan::{self, Request};
+use dbt_incr::workspace;
 
 const SIZES: [usize; 2] = [1_000, 10_000];
 
@@ -63,8 +64,8 @@ fn bench_generate(c: &mut Criterion) {
             b.iter_batched(
                 || project(&text),
                 |dir| {
-                    let plan = generate::plan(&request(dir.path())).expect("plan");
-                    let report = generate::write(&plan).expect("write");
+                    let plan = plan::plan(&request(dir.path())).expect("plan");
+                    let report = workspace::write(&plan).expect("write");
                     assert_eq!(report.unchanged.len(), 0);
                     dir
                 },
@@ -80,11 +81,11 @@ fn bench_check(c: &mut Criterion) {
     group.sample_size(10).measurement_time(Duration::from_secs(15)).warm_up_time(Duration::from_secs(2));
     for n in SIZES {
         let dir = project(&spec(n));
-        generate::write(&generate::plan(&request(dir.path())).expect("plan")).expect("write");
+        workspace::write(&plan::plan(&request(dir.path())).expect("plan")).expect("write");
         group.bench_function(format!("{n}"), |b| {
             b.iter(|| {
-                let plan = generate::plan(&request(dir.path())).expect("plan");
-                let comparison = dbt_incr::check::compare(&plan).expect("compare");
+                let plan = plan::plan(&request(dir.path())).expect("plan");
+                let comparison = workspace::compare(&plan).expect("compare");
                 assert!(comparison.is_clean());
                 black_box(comparison)
             })

@@ -15,7 +15,7 @@ use minijinja::{Environment, ErrorKind, State};
 
 use crate::dialect::Dialect;
 use crate::error::Error;
-use crate::macros;
+use crate::render::macros;
 use crate::spec::{Model, Relation};
 
 /// Which path through a generated model to compile.

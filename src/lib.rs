@@ -1,23 +1,32 @@
 //! dbt-incr: generates dbt incremental models that stay equal to a full refresh through late
 //! data, duplicates and backfills, plus the dispatchable macro package they call.
 //!
-//! The pipeline: [`project`] finds the dbt project and its specs, [`spec`] parses and validates
-//! them against a [`dialect`], [`render`] turns each model into text, [`generate`] plans and
-//! writes the files. [`macros`] is the dbt macro package the models call.
+//! The layers, from the bottom up; each imports only from layers above it in this list
+//! (ARCHITECTURE.md says what each owns and where a new dialect, command, rule or test goes):
 
-pub mod audit;
-pub mod check;
-pub mod cli;
-pub mod compile;
-pub mod dialect;
+/// One error type, rendered with file, line, key and hint.
 pub mod error;
-pub mod generate;
-pub mod macros;
-pub mod ownership;
-pub mod project;
-pub mod properties;
-pub mod render;
-pub mod review;
-pub mod scaffold;
-pub mod schema;
+/// Every warehouse as data: strategies, capabilities, dispatch parent.
+pub mod dialect;
+/// The spec format: types, parsing with positions, validation and refusals, JSON Schema.
 pub mod spec;
+/// The dbt project on disk (dbt_project.yml, profiles, catalog): read-only.
+pub mod project;
+/// The text of every generated file: models, properties, macro package, header.
+pub mod render;
+/// Offline compile of a generated model under a mock dbt context.
+pub mod compile;
+/// Specs + project -> every file in memory.
+pub mod plan;
+/// A plan against the disk: compare (ownership, orphans) and write atomically.
+pub mod workspace;
+/// What a regeneration means for the data (`plan`).
+pub mod review;
+/// The classic mistakes of hand-written incremental models (`audit`).
+pub mod audit;
+/// Output formats shared by commands: text, JSON, GitHub annotations.
+pub mod report;
+/// One file per command: arguments in, layers called, report out.
+pub mod commands;
+/// The command line: clap definitions and dispatch to `commands`.
+pub mod cli;

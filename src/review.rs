@@ -1,66 +1,20 @@
-//! `dbt-incr plan`: what a regeneration changes, model by model, and what that means for the
-//! data already in the warehouse.
+//! The review behind `dbt-incr plan`: what a regeneration changes, model by model, and what that
+//! means for the data already in the warehouse (which changes need `--full-refresh`, and why).
 //!
 //! The previous settings of a model are read back from the `settings:` line in the header of its
-//! generated file ([`settings_line`]): one line of `key=value` pairs separated by `; `, in a fixed
-//! order, optional keys left out. Values are validated identifiers, dates, durations and dbt
-//! relation calls, none of which holds `; `.
+//! generated file ([`header::settings_line`]).
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use crate::check::{Comparison, Status};
 use crate::dialect::Dialect;
-use crate::generate::Plan;
-use crate::macros;
-use crate::ownership;
+use crate::plan::Plan;
+use crate::render::header::{self, recorded_settings, settings};
+use crate::render::macros;
 use crate::spec::Model;
-
-/// The settings of `model` that decide what lands in its table, in header order.
-pub fn settings(model: &Model) -> Vec<(&'static str, String)> {
-    let list = |v: &[String]| v.join(",");
-    let mut out = vec![("dialect", model.dialect.name.to_string()), ("from", model.from.jinja_call())];
-    if !model.unique_key.is_empty() {
-        out.push(("unique_key", list(&model.unique_key)));
-    }
-    out.push(("load_time", model.load_time.clone()));
-    if let Some(e) = &model.event_time {
-        out.push(("event_time", e.clone()));
-    }
-    out.push(("lookback", model.lookback.to_string()));
-    out.push(("strategy", model.strategy.name().to_string()));
-    if let Some(c) = &model.columns {
-        out.push(("columns", list(c)));
-    }
-    if let Some(t) = &model.tie_breaker {
-        out.push(("tie_breaker", list(t)));
-    }
-    out.push(("on_schema_change", model.on_schema_change.clone()));
-    let optional = [
-        ("partition_by", model.partition_by.clone()),
-        ("cluster_by", (!model.cluster_by.is_empty()).then(|| list(&model.cluster_by))),
-        ("begin", model.begin.clone()),
-        ("batch_size", model.batch_size.clone()),
-        ("tags", (!model.tags.is_empty()).then(|| list(&model.tags))),
-    ];
-    out.extend(optional.into_iter().filter_map(|(k, v)| v.map(|v| (k, v))));
-    out
-}
-
-/// [`settings`] as the header line: `dialect=duckdb; from=source('raw', 'events'); …`.
-pub fn settings_line(model: &Model) -> String {
-    settings(model).iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("; ")
-}
-
-/// The settings recorded in a generated model file's header, if it has them.
-pub fn recorded_settings(text: &str) -> Option<BTreeMap<String, String>> {
-    let line = text.lines().take(8).find_map(|l| l.trim_start().strip_prefix("settings: "))?;
-    let line = line.trim_end().trim_end_matches("#}").trim_end();
-    Some(line.split("; ").filter_map(|pair| pair.split_once('=')).map(|(k, v)| (k.to_string(), v.to_string())).collect())
-}
+use crate::workspace::{Comparison, Status};
 
 /// What a regeneration does to one model or macro file.
 #[derive(Debug, Clone, Serialize)]
@@ -110,7 +64,7 @@ pub fn review(plan: &Plan, comparison: &Comparison) -> Vec<Entry> {
         .findings
         .iter()
         .filter(|f| f.status == Status::Orphaned && is_sql(&f.path))
-        .filter_map(|f| ownership::origin(f.old.as_deref()?).map(|(_, model)| (model, shown(&f.path))))
+        .filter_map(|f| header::origin(f.old.as_deref()?).map(|(_, model)| (model, shown(&f.path))))
         .collect();
     let mut macro_changes: Vec<(String, String, String)> = Vec::new();
 
@@ -173,7 +127,7 @@ pub fn review(plan: &Plan, comparison: &Comparison) -> Vec<Entry> {
                 Status::Orphaned => {}
             }
         } else if f.status == Status::Orphaned {
-            let Some((_, name)) = f.old.as_deref().and_then(ownership::origin) else { continue };
+            let Some((_, name)) = f.old.as_deref().and_then(header::origin) else { continue };
             if plan.models.iter().any(|m| m.name == name) {
                 continue; // Moved: reported with its new path.
             }
@@ -457,41 +411,4 @@ fn is_sql(path: &Path) -> bool {
 
 fn shown(path: &Path) -> String {
     path.to_string_lossy().replace('\\', "/")
-}
-
-/// The review as text: one block per entry, then the models that need a full refresh.
-pub fn text(entries: &[Entry]) -> String {
-    let mut out = String::new();
-    if entries.is_empty() {
-        out.push_str("dbt-incr plan: no model or macro would change\n");
-        return out;
-    }
-    for e in entries {
-        let _ = writeln!(out, "{} {} ({}): {}", e.kind, e.name, e.path, e.change);
-        for n in &e.notes {
-            let change = match (&n.before, &n.after) {
-                (Some(b), Some(a)) => format!("{}: {b} → {a}", n.setting),
-                (None, Some(a)) => format!("{}: (none) → {a}", n.setting),
-                (Some(b), None) => format!("{}: {b} → (none)", n.setting),
-                (None, None) => n.setting.clone(),
-            };
-            let _ = writeln!(out, "  - {change}\n    {}", n.meaning);
-        }
-    }
-    let rebuild: Vec<&str> = entries.iter().filter(|e| e.notes.iter().any(|n| n.action == Action::FullRefresh)).map(|e| e.name.as_str()).collect();
-    out.push('\n');
-    if rebuild.is_empty() {
-        out.push_str("No model needs --full-refresh.\n");
-    } else {
-        let _ = writeln!(out, "Needs --full-refresh after `dbt-incr generate`: dbt run -s {} --full-refresh", rebuild.join(" "));
-    }
-    out
-}
-
-/// The review as one JSON document.
-pub fn json(entries: &[Entry]) -> String {
-    let full_refresh: Vec<&str> = entries.iter().filter(|e| e.notes.iter().any(|n| n.action == Action::FullRefresh)).map(|e| e.name.as_str()).collect();
-    let mut out = serde_json::to_string_pretty(&serde_json::json!({ "entries": entries, "full_refresh": full_refresh })).expect("plain data serializes");
-    out.push('\n');
-    out
 }

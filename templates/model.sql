@@ -1,5 +1,5 @@
 [#- Renders one incremental model. This template uses square-bracket delimiters, so the
-    dbt Jinja below is written verbatim. Every decision is made in Rust (src/render.rs); this
+    dbt Jinja below is written verbatim. Every decision is made in Rust (src/render/model.rs); this
     only lays out text. -#]
 {# [[ marker ]] from [[ spec_path ]] (model [[ name ]]).
    Do not edit by hand: change the spec and run `dbt-incr generate`.

@@ -17,8 +17,8 @@ use std::process::Command;
 
 use dbt_incr::compile::{self, Branch};
 use dbt_incr::dialect::DIALECTS;
-use dbt_incr::generate::{self, Request};
-use dbt_incr::ownership;
+use dbt_incr::plan::{self, Request};
+use dbt_incr::render::header;
 
 
 fn review_fixture(name: &str) -> String {
@@ -182,7 +182,7 @@ fn generating_twice_changes_nothing() {
     let generated: Vec<&(PathBuf, String)> = before.iter().filter(|(path, _)| path.starts_with("models") || path.starts_with("macros")).collect();
     assert!(generated.len() > 5, "{generated:?}");
     for (path, text) in generated {
-        assert_eq!(ownership::Ownership::of(text), ownership::Ownership::Pristine, "{}", path.display());
+        assert_eq!(header::Ownership::of(text), header::Ownership::Pristine, "{}", path.display());
     }
 }
 
@@ -334,7 +334,7 @@ fn compile_every_dialect_and_branch() {
     let p = Project::new(spec);
     for dialect in DIALECTS {
         let request = Request { project_dir: p.path().to_path_buf(), spec: None, dialect: Some(dialect.name.into()), dialect_overrides_spec: true };
-        let plan = generate::plan(&request).unwrap_or_else(|e| panic!("{}: {e}", dialect.name));
+        let plan = plan::plan(&request).unwrap_or_else(|e| panic!("{}: {e}", dialect.name));
         let (model, file) = plan.model_file("fct_events").unwrap();
         let mut all = String::new();
         for branch in Branch::ALL {
@@ -401,7 +401,7 @@ fn review_summary_of_a_macro_change() {
         let path = format!("macros/dbt_incr/{file}");
         let text = two_dialects.read(&path);
         assert!(text.contains(old), "{file} has no `{old}`");
-        two_dialects.write(&path, &ownership::stamp(&text.replace(old, new)));
+        two_dialects.write(&path, &header::stamp(&text.replace(old, new)));
     }
     let run = two_dialects.run(&["plan", "--spec", "specs"]).expect(0);
     snapshot("review@macro_changed", &run.shown());

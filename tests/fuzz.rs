@@ -18,6 +18,8 @@
 //!
 //! See docs/hardening.md.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -310,7 +312,7 @@ fn check(text: &str) -> Result<(), TestCaseError> {
                 Err(e) if branch == Branch::Backfill && refuses_backfill && e.to_string().contains("dbt_incr:") => continue,
                 Err(e) => return Err(TestCaseError::fail(format!("{} {branch}: compile failed: {e}\n--- spec\n{text}", model.name))),
             };
-            let parser = sqlparser::dialect::dialect_from_str(model.dialect.sqlparser).expect("known sqlparser dialect");
+            let parser = common::sqlparser_dialect(model.dialect.name);
             if let Err(e) = sqlparser::parser::Parser::parse_sql(parser.as_ref(), &sql) {
                 return Err(TestCaseError::fail(format!("{} {branch} on {}: SQL does not parse: {e}\n--- spec\n{text}\n--- sql\n{sql}", model.name, model.dialect.name)));
             }

@@ -20,7 +20,7 @@ use std::path::{Path, PathBuf};
 use dbt_incr::compile::{self, Branch, MOCK_WATERMARK};
 use dbt_incr::dialect::{DIALECTS, Dialect, Strategy};
 use dbt_incr::error::Error;
-use dbt_incr::macros;
+use dbt_incr::render::macros;
 use dbt_incr::render::Renderer;
 use dbt_incr::spec::{self, DialectChoice, Model, SpecSource};
 
@@ -66,9 +66,9 @@ fn render(path: &Path, choice: &DialectChoice) -> Result<Vec<Rendered>, Error> {
 
 /// Parses `sql` with the dialect's sqlparser dialect; panics with the SQL on failure.
 fn assert_parses(dialect: &Dialect, case: &str, sql: &str) {
-    let parser = sqlparser::dialect::dialect_from_str(dialect.sqlparser).unwrap_or_else(|| panic!("no sqlparser dialect {}", dialect.sqlparser));
+    let parser = common::sqlparser_dialect(dialect.name);
     if let Err(e) = sqlparser::parser::Parser::parse_sql(parser.as_ref(), sql) {
-        panic!("{case}: compiled SQL does not parse as {}: {e}\n{sql}", dialect.sqlparser);
+        panic!("{case}: compiled SQL does not parse for {}: {e}\n{sql}", dialect.name);
     }
 }
 

@@ -367,7 +367,7 @@ fn schema_command_prints_the_documented_schema() {
 }
 
 fn validator() -> jsonschema::Validator {
-    jsonschema::validator_for(&dbt_incr::schema::schema()).expect("the schema is a valid JSON Schema")
+    jsonschema::validator_for(&dbt_incr::spec::schema::schema()).expect("the schema is a valid JSON Schema")
 }
 
 #[test]
@@ -442,7 +442,7 @@ fn schema_rejects_the_bad_specs_of_shape() {
 
 #[test]
 fn schema_knows_every_model_key() {
-    let schema = dbt_incr::schema::schema();
+    let schema = dbt_incr::spec::schema::schema();
     let properties = schema["$defs"]["model"]["properties"].as_object().unwrap();
     let keys: Vec<&str> = properties.keys().map(String::as_str).collect();
     let mut expected: Vec<&str> = spec::MODEL_KEYS.to_vec();

@@ -3,6 +3,24 @@
 
 use std::path::Path;
 
+/// The `sqlparser` dialect that checks a warehouse's compiled SQL in tests (a structure check
+/// only: parsers accept SQL some warehouses reject, see docs/dialects/).
+pub fn sqlparser_dialect(warehouse: &str) -> Box<dyn sqlparser::dialect::Dialect> {
+    let name = match warehouse {
+        "athena" | "trino" => "generic",
+        "bigquery" => "bigquery",
+        "clickhouse" => "clickhouse",
+        "databricks" | "spark" => "databricks",
+        "duckdb" => "duckdb",
+        "postgres" => "postgresql",
+        "redshift" => "redshift",
+        "snowflake" => "snowflake",
+        "sqlserver" => "mssql",
+        other => panic!("no sqlparser dialect for {other}: add it to tests/common/mod.rs"),
+    };
+    sqlparser::dialect::dialect_from_str(name).expect("a sqlparser dialect")
+}
+
 /// The repository root.
 pub fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))

@@ -1,5 +1,8 @@
 //! The dbt project dbt-incr writes into: where its models and macros go, which adapter its
-//! profile uses, and where its specs are.
+//! profile uses, and where its specs are. [`catalog`] reads what dbt's artifacts say about a
+//! relation's columns.
+
+pub mod catalog;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -58,7 +61,7 @@ impl Project {
         let text = read_text(&file)?;
         let options = serde_saphyr::options! { with_snippet: false };
         let raw: RawProject = serde_saphyr::from_str_with_options(&text, options).map_err(|e| {
-            let mut d = crate::spec::yaml_diagnostic(&file, &text, &e);
+            let mut d = crate::spec::yaml::yaml_diagnostic(&file, &text, &e);
             d.message = format!("cannot read dbt_project.yml: {}", d.message);
             if d.key.as_deref().is_some_and(|k| k.contains("-paths")) {
                 d.hint = Some("write a list of folders: `model-paths: [\"models\"]`".into());

@@ -19,7 +19,7 @@
 use std::fmt::Write as _;
 
 use crate::dialect::Strategy;
-use crate::render::MARKER;
+use super::header::MARKER;
 use crate::spec::{Model, TimeUnit};
 
 /// Minutes since 1970-01-01 00:00 of the target's newest load time in the incremental fixture.

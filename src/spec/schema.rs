@@ -10,7 +10,7 @@
 use serde_json::{Value, json};
 
 use crate::dialect::{Dialect, Strategy};
-use crate::spec::{DEFAULT_LOOKBACK, MODEL_KEYS};
+use super::model::{DEFAULT_LOOKBACK, MODEL_KEYS};
 
 const IDENTIFIER: &str = "^[A-Za-z_][A-Za-z0-9_]*$";
 const NAME_IN_QUOTES: &str = r#"\s*['"][A-Za-z_][A-Za-z0-9_]*['"]\s*"#;

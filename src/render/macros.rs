@@ -3,17 +3,17 @@
 //! The sources live in `macros/dbt_incr/` of this repository, one file per macro: the dispatcher,
 //! `default__`, and one override per warehouse that needs it, each with a comment saying why.
 
-use crate::render::MARKER;
+use super::header::{self, MARKER};
 
 /// `(file name, source)` of every macro file, in the order they are written.
 pub const FILES: &[(&str, &str)] = &[
-    ("backfill.sql", include_str!("../macros/dbt_incr/backfill.sql")),
-    ("keep_newest.sql", include_str!("../macros/dbt_incr/keep_newest.sql")),
-    ("latest_per_key.sql", include_str!("../macros/dbt_incr/latest_per_key.sql")),
-    ("subtract_interval.sql", include_str!("../macros/dbt_incr/subtract_interval.sql")),
-    ("timestamp_literal.sql", include_str!("../macros/dbt_incr/timestamp_literal.sql")),
-    ("unique_combination.sql", include_str!("../macros/dbt_incr/unique_combination.sql")),
-    ("watermark.sql", include_str!("../macros/dbt_incr/watermark.sql")),
+    ("backfill.sql", include_str!("../../macros/dbt_incr/backfill.sql")),
+    ("keep_newest.sql", include_str!("../../macros/dbt_incr/keep_newest.sql")),
+    ("latest_per_key.sql", include_str!("../../macros/dbt_incr/latest_per_key.sql")),
+    ("subtract_interval.sql", include_str!("../../macros/dbt_incr/subtract_interval.sql")),
+    ("timestamp_literal.sql", include_str!("../../macros/dbt_incr/timestamp_literal.sql")),
+    ("unique_combination.sql", include_str!("../../macros/dbt_incr/unique_combination.sql")),
+    ("watermark.sql", include_str!("../../macros/dbt_incr/watermark.sql")),
 ];
 
 /// Folder, under the project's first macro path, the package is written to.
@@ -21,7 +21,7 @@ pub const PACKAGE_DIR: &str = "dbt_incr";
 
 /// A macro file as written into a project: the marker header, then the source.
 pub fn with_header(source: &str) -> String {
-    crate::ownership::stamp(&format!(
+    header::stamp(&format!(
         "{{# {MARKER}: the dbt_incr macro package.\n   Do not edit by hand: run `dbt-incr generate` to rewrite it. #}}\n{source}"
     ))
 }

@@ -1,0 +1,13 @@
+//! The text of every file dbt-incr writes into a project, decided from validated models:
+//!
+//! - [`model`]: a model's SQL file (decisions in Rust, layout in `templates/model.sql`);
+//! - [`properties`]: a model's properties YAML (description, data tests, unit tests);
+//! - [`macros`]: the `dbt_incr` macro package (sources in `macros/dbt_incr/`);
+//! - [`header`]: the marker, content hash and settings line every generated file starts with.
+
+pub mod header;
+pub mod macros;
+pub mod model;
+pub mod properties;
+
+pub use model::Renderer;

@@ -1,0 +1,135 @@
+//! The spec's validated form: what a spec file becomes once every check has passed, and the
+//! names of its keys. Everything here can be generated and keeps the "incremental equals full
+//! refresh" promise.
+
+use std::path::PathBuf;
+
+use crate::dialect::{Dialect, Strategy};
+
+/// Default `lookback` when neither the model nor `defaults:` sets one.
+pub const DEFAULT_LOOKBACK: Lookback = Lookback { amount: 3, unit: TimeUnit::Day };
+
+/// Largest `lookback` amount accepted, to keep date arithmetic in every warehouse's range.
+pub const MAX_LOOKBACK_AMOUNT: u32 = 100_000;
+
+/// Largest spec file read, so a hostile input cannot take the memory.
+pub const MAX_SPEC_BYTES: u64 = 64 * 1024 * 1024;
+
+/// Model keys valid under `models:` (and, but for `name` and `from`, under `defaults:`).
+pub const MODEL_KEYS: &[&str] = &[
+    "name",
+    "from",
+    "unique_key",
+    "load_time",
+    "event_time",
+    "lookback",
+    "incremental_strategy",
+    "columns",
+    "tie_breaker",
+    "path",
+    "on_schema_change",
+    "tags",
+    "partition_by",
+    "cluster_by",
+    "begin",
+    "batch_size",
+];
+
+/// Top-level keys of a spec.
+pub const TOP_KEYS: &[&str] = &["version", "dialect", "defaults", "models"];
+
+/// A spec file, validated.
+#[derive(Debug, Clone)]
+pub struct SpecFile {
+    /// Path as given (relative to the project when found there), shown in headers and errors.
+    pub path: PathBuf,
+    pub dialect: Option<String>,
+    pub models: Vec<Model>,
+}
+
+/// The relation a model reads from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Relation {
+    Ref { package: Option<String>, model: String },
+    Source { source: String, table: String },
+}
+
+impl Relation {
+    /// The dbt Jinja call, normalised: `ref('m')`, `ref('pkg', 'm')`, `source('s', 't')`.
+    pub fn jinja_call(&self) -> String {
+        match self {
+            Relation::Ref { package: None, model } => format!("ref('{model}')"),
+            Relation::Ref { package: Some(p), model } => format!("ref('{p}', '{model}')"),
+            Relation::Source { source, table } => format!("source('{source}', '{table}')"),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TimeUnit {
+    Minute,
+    Hour,
+    Day,
+}
+
+impl TimeUnit {
+    pub fn name(self) -> &'static str {
+        match self {
+            TimeUnit::Minute => "minute",
+            TimeUnit::Hour => "hour",
+            TimeUnit::Day => "day",
+        }
+    }
+}
+
+/// How far before the target's watermark an incremental run re-reads the source.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Lookback {
+    pub amount: u32,
+    pub unit: TimeUnit,
+}
+
+impl Lookback {
+    pub fn is_zero(self) -> bool {
+        self.amount == 0
+    }
+}
+
+impl std::fmt::Display for Lookback {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let plural = if self.amount == 1 { "" } else { "s" };
+        write!(f, "{} {}{plural}", self.amount, self.unit.name())
+    }
+}
+
+/// One incremental model, validated against its dialect: everything here can be generated and
+/// keeps the "incremental equals full refresh" promise.
+#[derive(Debug, Clone)]
+pub struct Model {
+    pub name: String,
+    pub from: Relation,
+    /// Empty for append-only models.
+    pub unique_key: Vec<String>,
+    pub load_time: String,
+    pub event_time: Option<String>,
+    pub lookback: Lookback,
+    pub strategy: Strategy,
+    /// `None`: every column of the source, read at run time.
+    pub columns: Option<Vec<String>>,
+    /// `None`: every column (of `columns`, else of the source) that is neither key nor load time.
+    pub tie_breaker: Option<Vec<String>>,
+    /// Subfolder under the project's first model path; empty for none.
+    pub path: Vec<String>,
+    pub on_schema_change: String,
+    pub tags: Vec<String>,
+    pub partition_by: Option<String>,
+    pub cluster_by: Vec<String>,
+    pub begin: Option<String>,
+    pub batch_size: Option<String>,
+    /// The dialect this model was validated for.
+    pub dialect: &'static Dialect,
+    /// Line of the model's entry in its spec file.
+    pub line: usize,
+    /// Column of the model's first key on that line.
+    pub column: usize,
+}

@@ -1,0 +1,107 @@
+//! The strategy a model gets, and every combination refused because it would break the promise
+//! ("incremental equals full refresh"), each with its reason and the fix.
+
+use serde_saphyr::Spanned;
+
+use super::model::Lookback;
+use super::names::escape;
+use super::validate::Validator;
+use crate::dialect::{Dialect, Strategy};
+
+impl Validator<'_> {
+    /// Picks the strategy and refuses every combination that would break the promise.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn strategy(
+        &mut self,
+        given: Option<&Spanned<String>>,
+        key: &str,
+        at: (usize, usize),
+        dialect: &'static Dialect,
+        name: &str,
+        unique_key: &[String],
+        lookback: Lookback,
+        event_time: Option<&str>,
+        begin: Option<&str>,
+        partition_by: Option<&str>,
+        columns: Option<&Vec<String>>,
+    ) -> Option<Strategy> {
+        let refuse = |this: &mut Self, message: String, hint: &str| {
+            match given {
+                Some(g) => this.err(g, key, message, Some(hint)),
+                None => this.err_line(at, key, message, Some(hint)),
+            };
+            None
+        };
+        let strategy = match given {
+            Some(g) => match Strategy::parse(&g.value) {
+                Some(s) => s,
+                None => {
+                    let names: Vec<&str> = Strategy::ALL.iter().map(|s| s.name()).collect();
+                    let d = self.diag(g, key, format!("unknown incremental_strategy `{}`", escape(&g.value))).one_of(&g.value, &names);
+                    self.diags.push(d);
+                    return None;
+                }
+            },
+            None if unique_key.is_empty() => {
+                if !lookback.is_zero() {
+                    return refuse(
+                        self,
+                        format!("model `{name}` has no unique_key, so its only safe strategy is append, and append cannot re-read a lookback of {lookback} without duplicating rows"),
+                        "set `unique_key` (the usual fix), or set `lookback: 0 minutes` if every load is atomic and rows never arrive late",
+                    );
+                }
+                Strategy::Append
+            }
+            None => dialect.default_strategy,
+        };
+        if dialect.adapter_strategy(strategy).is_none() {
+            let supported: Vec<&str> = dialect.strategies.iter().map(|(s, _)| s.name()).collect();
+            return refuse(self, format!("{} does not support incremental_strategy `{strategy}`", dialect.name), &format!("{} supports: {}", dialect.name, supported.join(", ")));
+        }
+        match strategy {
+            Strategy::InsertOverwrite => refuse(
+                self,
+                format!("insert_overwrite would lose data on {}: it replaces every partition (or the whole table) the batch touches with only the batch's rows, and a load-time lookback batch holds only some rows of each", dialect.name),
+                &format!("use merge{}", if dialect.adapter_strategy(Strategy::DeleteInsert).is_some() { " or delete+insert" } else { "" }),
+            ),
+            Strategy::Merge | Strategy::DeleteInsert if unique_key.is_empty() => refuse(
+                self,
+                format!("{strategy} needs a unique_key: without one it cannot tell a new version of a row from a new row"),
+                "set `unique_key` to the column(s) that identify a row",
+            ),
+            Strategy::Append if !unique_key.is_empty() => refuse(
+                self,
+                "append never replaces an earlier version of a key, so corrections and re-read rows would be duplicated".to_string(),
+                "use merge or delete+insert with this unique_key, or drop unique_key for an append-only fact table",
+            ),
+            Strategy::Append if !lookback.is_zero() => refuse(
+                self,
+                format!("append with a lookback of {lookback} appends the re-read window again on every run"),
+                "set `lookback: 0 minutes` (loads must be atomic and never late), or use a unique_key with merge or delete+insert",
+            ),
+            Strategy::Microbatch => {
+                if event_time.is_none() {
+                    return refuse(self, "microbatch needs `event_time`: dbt splits batches on it".to_string(), "set `event_time` to the business timestamp column");
+                }
+                if begin.is_none() {
+                    return refuse(self, "microbatch needs `begin`, the first event date dbt builds from".to_string(), "set `begin: 2024-01-01` (the earliest event date)");
+                }
+                if dialect.name == "bigquery" && partition_by.is_none() {
+                    return refuse(self, "microbatch on bigquery needs `partition_by`".to_string(), "set `partition_by` to the event_time column");
+                }
+                if dialect.name == "postgres" && unique_key.is_empty() {
+                    return refuse(self, "microbatch on postgres runs as a merge and needs a unique_key".to_string(), "set `unique_key`");
+                }
+                if columns.is_none() {
+                    return refuse(
+                        self,
+                        "microbatch needs `columns`: inside a batch dbt renders the input as a filtered subquery whose columns cannot be read ahead".to_string(),
+                        "list the columns to keep under `columns`",
+                    );
+                }
+                Some(strategy)
+            }
+            _ => Some(strategy),
+        }
+    }
+}

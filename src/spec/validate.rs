@@ -1,0 +1,374 @@
+//! Checks of one model entry, key by key, collecting every problem before giving up. The choice
+//! of strategy and the refusals that keep the promise are in [`super::refusals`].
+
+use std::path::Path;
+
+use serde_saphyr::Spanned;
+
+use super::model::{DEFAULT_LOOKBACK, Lookback, MAX_LOOKBACK_AMOUNT, Model, Relation, TimeUnit};
+use super::names::{escape, identifier_hint, identifier_problem, is_iso_date, parse_relation};
+use super::parse::{DialectChoice, OneOrMany, RawModel};
+use crate::dialect::{Dialect, Strategy};
+use crate::error::Diagnostic;
+
+pub(super) struct Validator<'a> {
+    pub(super) file: &'a Path,
+    pub(super) text: &'a str,
+    pub(super) diags: Vec<Diagnostic>,
+}
+
+impl Validator<'_> {
+    pub(super) fn diag<T>(&self, at: &Spanned<T>, key: &str, message: impl Into<String>) -> Diagnostic {
+        Diagnostic::new(message)
+            .at(self.file, self.text, at.referenced.line() as usize, at.referenced.column() as usize)
+            .key(key)
+    }
+
+    pub(super) fn err<T>(&mut self, at: &Spanned<T>, key: &str, message: impl Into<String>, hint: Option<&str>) {
+        let mut d = self.diag(at, key, message);
+        if let Some(h) = hint {
+            d = d.hint(h);
+        }
+        self.diags.push(d);
+    }
+
+    /// An error about a whole model entry (a missing key): points at the entry's first key.
+    pub(super) fn err_line(&mut self, at: (usize, usize), key: &str, message: impl Into<String>, hint: Option<&str>) {
+        let mut d = Diagnostic::new(message).at(self.file, self.text, at.0, at.1).key(key);
+        if let Some(h) = hint {
+            d = d.hint(h);
+        }
+        self.diags.push(d);
+    }
+
+    pub(super) fn dialect(&mut self, spec: Option<&Spanned<String>>, choice: &DialectChoice) -> Option<&'static Dialect> {
+        let known = || Dialect::names().collect::<Vec<_>>().join(", ");
+        if let Some(s) = spec.filter(|_| !(choice.cli_overrides_spec && choice.cli.is_some())) {
+            let Some(d) = Dialect::find(&s.value) else {
+                let names: Vec<&str> = Dialect::names().collect();
+                let d = self.diag(s, "dialect", format!("unknown dialect `{}`", escape(&s.value))).one_of(&s.value, &names);
+                self.diags.push(d);
+                return None;
+            };
+            if let Some(cli) = &choice.cli
+                && cli != d.name
+            {
+                self.err(s, "dialect", format!("the spec says dialect `{}` but --dialect says `{cli}`", d.name), Some("drop one of them, or make them agree"));
+                return None;
+            }
+            return Some(d);
+        }
+        if let Some(cli) = &choice.cli {
+            // Validated by the CLI already; an unknown name here is a programming error upstream.
+            return match Dialect::find(cli) {
+                Some(d) => Some(d),
+                None => {
+                    let names: Vec<&str> = Dialect::names().collect();
+                    self.diags.push(Diagnostic::new(format!("unknown dialect `{}` (from --dialect)", escape(cli))).one_of(cli, &names));
+                    None
+                }
+            };
+        }
+        if let Some((adapter, profile)) = &choice.profile {
+            return match Dialect::find(adapter) {
+                Some(d) => Some(d),
+                None => {
+                    self.diags.push(
+                        Diagnostic::new(format!("the profile's default target uses adapter `{adapter}`, which dbt-incr does not know"))
+                            .in_file(profile)
+                            .hint(format!("set `dialect:` in the spec or pass --dialect; dbt-incr knows: {}", known())),
+                    );
+                    None
+                }
+            };
+        }
+        self.diags.push(
+            Diagnostic::new("no dialect: the spec has no `dialect:`, no --dialect was given, and no profile was found")
+                .in_file(self.file)
+                .key("dialect")
+                .hint(format!("add `dialect: duckdb` (or another of: {}) to the spec", known())),
+        );
+        None
+    }
+
+    pub(super) fn model(&mut self, raw: &RawModel, defaults: &RawModel, key: &str, at: (usize, usize), dialect: &'static Dialect) -> Option<Model> {
+        let before = self.diags.len();
+        // A model's own value wins over its default.
+        macro_rules! pick {
+            ($field:ident) => {
+                raw.$field.as_ref().or(defaults.$field.as_ref())
+            };
+        }
+        let k = |field: &str| format!("{key}.{field}");
+        let microbatch = pick!(incremental_strategy).is_some_and(|s| s.value == Strategy::Microbatch.name());
+
+        let name = match &raw.name {
+            Some(n) => {
+                self.identifier(n, &k("name"), "model name");
+                n.value.clone()
+            }
+            None => {
+                self.err_line(at, &k("name"), "model has no `name`", Some("every model needs `name: <model_name>`"));
+                String::new()
+            }
+        };
+        let from = match &raw.from {
+            Some(f) => self.relation(f, &k("from")),
+            None => {
+                self.err_line(at, &k("from"), format!("model `{}` has no `from`", escape(&name)), Some("set `from: source('raw', 'events')` or `from: ref('stg_events')`"));
+                None
+            }
+        };
+        let unique_key = match pick!(unique_key) {
+            Some(u) => self.identifiers(u, &k("unique_key"), "unique_key column"),
+            None => Vec::new(),
+        };
+        let load_time = match pick!(load_time) {
+            Some(l) => {
+                self.identifier(l, &k("load_time"), "column name");
+                l.value.clone()
+            }
+            None => {
+                self.err_line(
+                    at,
+                    &k("load_time"),
+                    format!("model `{}` has no `load_time`", escape(&name)),
+                    Some("name the column your loader stamps when it writes a row (e.g. `_loaded_at`, `_fivetran_synced`); the incremental window is measured on it"),
+                );
+                String::new()
+            }
+        };
+        let event_time = pick!(event_time).map(|e| {
+            self.identifier(e, &k("event_time"), "column name");
+            e.value.clone()
+        });
+        let lookback = match pick!(lookback) {
+            Some(l) => self.lookback(l, &k("lookback")).unwrap_or(DEFAULT_LOOKBACK),
+            None => DEFAULT_LOOKBACK,
+        };
+        let columns = pick!(columns).map(|c| {
+            if c.value.is_empty() {
+                self.err(c, &k("columns"), "`columns` is empty", Some("list the columns to keep, or drop the key to keep them all"));
+            }
+            let mut out: Vec<String> = Vec::new();
+            for (i, col) in c.value.iter().enumerate() {
+                let ck = format!("{}[{i}]", k("columns"));
+                if self.identifier(col, &ck, "column name") {
+                    if let Some(first) = out.iter().find(|o| o.eq_ignore_ascii_case(&col.value)) {
+                        let message = if *first == col.value {
+                            format!("column `{}` is listed twice", col.value)
+                        } else {
+                            format!("column `{}` is listed twice (as `{first}` too; unquoted SQL names ignore case)", col.value)
+                        };
+                        self.err(col, &ck, message, Some("remove the repeated entry"));
+                    }
+                    out.push(col.value.clone());
+                }
+            }
+            out
+        });
+        let tie_breaker = pick!(tie_breaker).map(|t| self.identifiers(t, &k("tie_breaker"), "tie_breaker column"));
+        let path = pick!(path).map(|p| self.path(p, &k("path"))).unwrap_or_default();
+        let on_schema_change = match pick!(on_schema_change) {
+            Some(o) => {
+                const VALID: [&str; 4] = ["append_new_columns", "sync_all_columns", "fail", "ignore"];
+                if !VALID.contains(&o.value.as_str()) {
+                    let d = self.diag(o, &k("on_schema_change"), format!("unknown on_schema_change `{}`", escape(&o.value))).one_of(&o.value, &VALID);
+                    self.diags.push(d);
+                }
+                o.value.clone()
+            }
+            None => "append_new_columns".to_string(),
+        };
+        let tags = pick!(tags)
+            .map(|t| {
+                let tags = t.value.clone().into_vec();
+                for tag in &tags {
+                    if tag.is_empty() || !tag.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
+                        self.err(t, &k("tags"), format!("tag `{}` may hold only letters, digits, `_` and `-`", escape(tag)), Some("e.g. `tags: [daily, finance-core]`"));
+                    }
+                }
+                tags
+            })
+            .unwrap_or_default();
+        let partition_by = pick!(partition_by).map(|p| {
+            self.identifier(p, &k("partition_by"), "column name");
+            if !dialect.partition_by {
+                self.err(p, &k("partition_by"), format!("`partition_by` is not supported on {}", dialect.name), Some("drop it; this adapter has no partition config dbt-incr can set"));
+            }
+            p.value.clone()
+        });
+        let cluster_by = pick!(cluster_by)
+            .map(|c| {
+                if !dialect.cluster_by {
+                    self.err(c, &k("cluster_by"), format!("`cluster_by` is not supported on {}", dialect.name), Some("drop it; this adapter has no clustering config dbt-incr can set"));
+                }
+                self.identifiers(c, &k("cluster_by"), "column name")
+            })
+            .unwrap_or_default();
+        let begin = pick!(begin).map(|b| {
+            if !is_iso_date(&b.value) {
+                self.err(b, &k("begin"), format!("`begin` must be a date like 2024-01-01, got `{}`", escape(&b.value)), Some("write a real calendar date as YYYY-MM-DD: the first event date dbt builds from"));
+            } else if raw.begin.is_some() && !microbatch {
+                self.err(b, &k("begin"), "`begin` applies only to microbatch models", Some("drop it, or set `incremental_strategy: microbatch`"));
+            }
+            b.value.clone()
+        });
+        let batch_size = pick!(batch_size).map(|b| {
+            const VALID: [&str; 4] = ["hour", "day", "month", "year"];
+            if !VALID.contains(&b.value.as_str()) {
+                let d = self.diag(b, &k("batch_size"), format!("unknown batch_size `{}`", escape(&b.value))).one_of(&b.value, &VALID);
+                self.diags.push(d);
+            } else if raw.batch_size.is_some() && !microbatch {
+                self.err(b, &k("batch_size"), "`batch_size` applies only to microbatch models", Some("drop it, or set `incremental_strategy: microbatch`"));
+            }
+            b.value.clone()
+        });
+
+        // Columns the model relies on must survive a `columns` subset.
+        if let Some(cols) = &columns {
+            let spanned = pick!(columns).expect("columns present");
+            let required = unique_key.iter().map(|c| (c, "unique_key")).chain([(&load_time, "load_time")]).chain(event_time.iter().map(|c| (c, "event_time"))).chain(tie_breaker.iter().flatten().map(|c| (c, "tie_breaker")));
+            for (col, role) in required {
+                if !col.is_empty() && !cols.contains(col) {
+                    self.err(spanned, &k("columns"), format!("`columns` leaves out `{}`, the model's {role}", escape(col)), Some(&format!("add `{}` to `columns`", escape(col))));
+                }
+            }
+        }
+
+        let strategy = self.strategy(pick!(incremental_strategy), &k("incremental_strategy"), at, dialect, &name, &unique_key, lookback, event_time.as_deref(), begin.as_deref(), partition_by.as_deref(), columns.as_ref());
+
+        if self.diags.len() > before {
+            return None;
+        }
+        Some(Model {
+            name,
+            from: from?,
+            unique_key,
+            load_time,
+            event_time,
+            lookback,
+            strategy: strategy?,
+            columns,
+            tie_breaker,
+            path,
+            on_schema_change,
+            tags,
+            partition_by,
+            cluster_by,
+            begin,
+            batch_size,
+            dialect,
+            line: at.0,
+            column: at.1,
+        })
+    }
+}
+
+impl Validator<'_> {
+    /// Checks a plain SQL identifier; returns whether it is valid.
+    pub(super) fn identifier(&mut self, s: &Spanned<String>, key: &str, what: &str) -> bool {
+        match identifier_problem(&s.value) {
+            None => true,
+            Some(problem) => {
+                self.err(s, key, format!("invalid {what} `{}`: {problem}", escape(&s.value)), Some(identifier_hint(problem, what)));
+                false
+            }
+        }
+    }
+
+    pub(super) fn identifiers(&mut self, s: &Spanned<OneOrMany>, key: &str, what: &str) -> Vec<String> {
+        let values = s.value.clone().into_vec();
+        if values.is_empty() {
+            self.err(s, key, format!("`{}` is an empty list", key.rsplit('.').next().unwrap_or(key)), Some("list at least one column, or remove the key"));
+        }
+        let mut out: Vec<String> = Vec::new();
+        for v in values {
+            if let Some(problem) = identifier_problem(&v) {
+                self.err(s, key, format!("invalid {what} `{}`: {problem}", escape(&v)), Some(identifier_hint(problem, what)));
+            } else if let Some(first) = out.iter().find(|o| o.eq_ignore_ascii_case(&v)) {
+                let message = if *first == v { format!("`{v}` is listed twice") } else { format!("`{v}` is listed twice (as `{first}` too; unquoted SQL names ignore case)") };
+                self.err(s, key, message, Some("remove the repeated entry"));
+            } else {
+                out.push(v);
+            }
+        }
+        out
+    }
+
+    pub(super) fn lookback(&mut self, s: &Spanned<String>, key: &str) -> Option<Lookback> {
+        let hint = "write `<n> minutes`, `<n> hours` or `<n> days`, e.g. `3 days`";
+        const UNITS: [&str; 6] = ["minute", "minutes", "hour", "hours", "day", "days"];
+        let mut parts = s.value.split_whitespace();
+        let (n, unit) = match (parts.next(), parts.next(), parts.next()) {
+            (Some(n), Some(unit), None) => (n, unit),
+            (Some(one), None, None) => {
+                // `3days` or `3`: say what is missing.
+                let digits = one.find(|c: char| !c.is_ascii_digit()).unwrap_or(one.len());
+                let (n, unit) = one.split_at(digits);
+                let d = self.diag(s, key, format!("invalid lookback `{}`: it needs an amount and a unit", escape(&s.value)));
+                let d = if n.is_empty() {
+                    d.hint(hint)
+                } else if unit.is_empty() {
+                    d.hint(format!("add a unit: `{n} days`, `{n} hours` or `{n} minutes`"))
+                } else {
+                    match crate::error::closest(unit, UNITS) {
+                        Some(best) => d.hint(format!("did you mean `{n} {best}`?")),
+                        None => d.hint(hint),
+                    }
+                };
+                self.diags.push(d);
+                return None;
+            }
+            _ => {
+                self.err(s, key, format!("invalid lookback `{}`", escape(&s.value)), Some(hint));
+                return None;
+            }
+        };
+        let unit = match unit.to_ascii_lowercase().as_str() {
+            "minute" | "minutes" => TimeUnit::Minute,
+            "hour" | "hours" => TimeUnit::Hour,
+            "day" | "days" => TimeUnit::Day,
+            "week" | "weeks" => {
+                let days = n.parse::<u32>().map(|n| n.saturating_mul(7)).unwrap_or(7);
+                self.err(s, key, format!("invalid lookback unit `{}`", escape(unit)), Some(&format!("write weeks as days: `{days} days` (units: minutes, hours, days)")));
+                return None;
+            }
+            _ => {
+                let d = self.diag(s, key, format!("invalid lookback unit `{}`", escape(unit))).one_of(&unit.to_ascii_lowercase(), &["minutes", "hours", "days"]);
+                self.diags.push(d);
+                return None;
+            }
+        };
+        match n.parse::<u32>() {
+            Ok(amount) if amount <= MAX_LOOKBACK_AMOUNT => Some(Lookback { amount, unit }),
+            _ => {
+                self.err(s, key, format!("invalid lookback amount `{}`", escape(n)), Some(&format!("use a whole number from 0 to {MAX_LOOKBACK_AMOUNT}")));
+                None
+            }
+        }
+    }
+
+    pub(super) fn relation(&mut self, s: &Spanned<String>, key: &str) -> Option<Relation> {
+        match parse_relation(&s.value) {
+            Ok(r) => Some(r),
+            Err(problem) => {
+                self.err(s, key, format!("invalid `from` `{}`: {problem}", escape(&s.value)), Some("write `ref('model')`, `ref('package', 'model')` or `source('source', 'table')`"));
+                None
+            }
+        }
+    }
+
+    pub(super) fn path(&mut self, s: &Spanned<String>, key: &str) -> Vec<String> {
+        let hint = "a relative folder such as `marts` or `marts/finance`: letters, digits, `_` and `-` in each part";
+        let value = s.value.trim_end_matches('/');
+        let parts: Vec<&str> = value.split('/').collect();
+        let bad = value.is_empty()
+            || parts.iter().any(|p| p.is_empty() || *p == "." || *p == ".." || !p.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-'));
+        if bad {
+            self.err(s, key, format!("invalid path `{}`: it must stay inside the model folder", escape(&s.value)), Some(hint));
+            return Vec::new();
+        }
+        parts.into_iter().map(str::to_string).collect()
+    }
+}
