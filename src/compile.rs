@@ -9,6 +9,7 @@
 
 use std::fmt;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use minijinja::value::{Kwargs, Object, Value};
 use minijinja::{Environment, ErrorKind, State};
@@ -56,19 +57,33 @@ const COMPILER_ERROR: &str = "Compilation Error: ";
 /// The target schema of the mock project.
 pub const MOCK_SCHEMA: &str = "analytics";
 
-/// Compiles `model_sql` (a generated model file) for one branch, as dbt would on `dialect`.
-pub fn compile(model: &Model, model_sql: &str, dialect: &'static Dialect, branch: Branch) -> Result<String, Error> {
-    compile_with_vars(model, model_sql, dialect, branch, None)
+/// What the mock answers beyond its defaults.
+#[derive(Debug, Clone, Default)]
+pub struct Mock {
+    /// `backfill_start` / `backfill_end` vars (either may be absent); default: none, or
+    /// [`MOCK_BACKFILL`] for the backfill branch.
+    pub vars: Option<(Option<String>, Option<String>)>,
+    /// The columns `adapter.get_columns_in_relation` reports for the model's input, as
+    /// `(name, data type)`; default: the spec's `columns`, else stand-ins ([`stand_in_columns`]).
+    pub source_columns: Option<Vec<(String, String)>>,
 }
 
-/// As [`compile`], with explicit `backfill_start` / `backfill_end` vars (either may be absent).
-pub fn compile_with_vars(
-    model: &Model,
-    model_sql: &str,
-    dialect: &'static Dialect,
-    branch: Branch,
-    vars: Option<(Option<&str>, Option<&str>)>,
-) -> Result<String, Error> {
+/// A compiled branch, and whether the model read its input's columns from stand-ins.
+#[derive(Debug, Clone)]
+pub struct Compiled {
+    pub sql: String,
+    /// The columns the mock reported for the input when they were neither given nor in the spec.
+    pub stand_ins: Option<Vec<String>>,
+}
+
+/// Compiles `model_sql` (a generated model file) for one branch, as dbt would on `dialect`.
+pub fn compile(model: &Model, model_sql: &str, dialect: &'static Dialect, branch: Branch) -> Result<String, Error> {
+    compile_with(model, model_sql, dialect, branch, &Mock::default()).map(|c| c.sql)
+}
+
+/// As [`compile`], with what the mock answers spelled out.
+pub fn compile_with(model: &Model, model_sql: &str, dialect: &'static Dialect, branch: Branch, mock: &Mock) -> Result<Compiled, Error> {
+    let vars = mock.vars.as_ref().map(|(s, e)| (s.as_deref(), e.as_deref()));
     let mut source = String::new();
     for (_, text) in macros::FILES {
         source.push_str(&generic_tests_as_macros(&resolve_dispatch(text, dialect)));
@@ -109,7 +124,13 @@ pub fn compile_with_vars(
     env.add_global("this", format!("{MOCK_SCHEMA}.{}", model.name));
     env.add_global("execute", true);
     env.add_global("exceptions", Value::from_object(MockExceptions));
-    env.add_global("adapter", Value::from_object(MockAdapter { columns: mock_columns(model), from: relation_name(&model.from) }));
+    let (columns, stand_ins) = match (&mock.source_columns, &model.columns) {
+        (Some(given), _) => (given.clone(), false),
+        (None, Some(spec)) => (spec.iter().map(|c| (c.clone(), String::new())).collect(), false),
+        (None, None) => (stand_in_columns(model).into_iter().map(|c| (c, String::new())).collect(), true),
+    };
+    let adapter = Arc::new(MockAdapter { columns, from: relation_name(&model.from), asked: AtomicBool::new(false) });
+    env.add_global("adapter", Value::from_dyn_object(adapter.clone()));
     env.add_global(
         "model",
         Value::from_pairs([(
@@ -128,7 +149,8 @@ pub fn compile_with_vars(
         None => Error::Template { name: model.name.clone(), source },
     })?;
     let sql = rendered.split_once(START).map(|(_, s)| s).unwrap_or(&rendered);
-    Ok(tidy(sql))
+    let asked = adapter.asked.load(Ordering::Relaxed);
+    Ok(Compiled { sql: tidy(sql), stand_ins: (stand_ins && asked).then(|| adapter.columns.iter().map(|(n, _)| n.clone()).collect()) })
 }
 
 /// Replaces `adapter.dispatch('name')` with the macro dbt would pick for `dialect`.
@@ -191,12 +213,9 @@ fn relation_name(r: &Relation) -> String {
     }
 }
 
-/// The source's columns as the mock warehouse reports them: the spec's `columns`, else the
-/// model's key, a payload column, its event time and its load time.
-fn mock_columns(model: &Model) -> Vec<String> {
-    if let Some(cols) = &model.columns {
-        return cols.clone();
-    }
+/// The input's columns the mock reports when neither `--columns` nor the spec's `columns` says:
+/// the model's key, a payload column, its event time and its load time.
+pub fn stand_in_columns(model: &Model) -> Vec<String> {
     let mut cols = model.unique_key.clone();
     cols.push("payload".into());
     cols.extend(model.event_time.clone());
@@ -206,8 +225,11 @@ fn mock_columns(model: &Model) -> Vec<String> {
 
 #[derive(Debug)]
 struct MockAdapter {
-    columns: Vec<String>,
+    /// `(name, data type)`; the type is empty when unknown.
+    columns: Vec<(String, String)>,
     from: String,
+    /// Whether the model asked for its input's columns.
+    asked: AtomicBool,
 }
 
 impl Object for MockAdapter {
@@ -218,7 +240,9 @@ impl Object for MockAdapter {
                 if relation != self.from {
                     return Err(minijinja::Error::new(ErrorKind::InvalidOperation, format!("mock knows the columns of {} only, not {relation}", self.from)));
                 }
-                Ok(Value::from(self.columns.iter().map(|c| Value::from_pairs([("name", c.as_str())])).collect::<Vec<_>>()))
+                self.asked.store(true, Ordering::Relaxed);
+                let column = |(name, dtype): &(String, String)| Value::from_pairs([("name", name.as_str()), ("dtype", dtype.as_str()), ("data_type", dtype.as_str())]);
+                Ok(Value::from(self.columns.iter().map(column).collect::<Vec<_>>()))
             }
             _ => Err(minijinja::Error::new(ErrorKind::UnknownMethod, format!("the mock adapter has no method {method}"))),
         }

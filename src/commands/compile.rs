@@ -2,9 +2,10 @@
 
 use std::path::PathBuf;
 
-use crate::compile::{self, Branch};
+use crate::compile::{self, Branch, Mock};
 use crate::error::{Diagnostic, Error};
 use crate::plan::{self, Request};
+use crate::spec::identifier_problem;
 
 #[derive(Debug, Clone, clap::Args)]
 pub struct Args {
@@ -20,6 +21,10 @@ pub struct Args {
     /// Which branch of the model to compile [default: all three].
     #[arg(long, value_enum)]
     pub branch: Option<Branch>,
+    /// The columns of the model's input, as `name` or `name:type`, comma-separated, for models
+    /// that read them at run time [default: the spec's `columns`, else stand-ins, said so].
+    #[arg(long, value_name = "COLS", value_delimiter = ',')]
+    pub columns: Vec<String>,
 }
 
 pub fn run(args: Args) -> Result<(), Error> {
@@ -31,6 +36,18 @@ pub fn run(args: Args) -> Result<(), Error> {
         let d = if d.hint.is_some() { d } else { d.hint(format!("the spec's models: {}", names.join(", "))) };
         return Err(d.into());
     };
+    let mut mock = Mock::default();
+    if !args.columns.is_empty() {
+        let mut columns = Vec::new();
+        for entry in &args.columns {
+            let (name, dtype) = entry.split_once(':').unwrap_or((entry.as_str(), ""));
+            if let Some(problem) = identifier_problem(name.trim()) {
+                return Err(Diagnostic::new(format!("--columns: `{}` is not a column name: {problem}", name.trim())).hint("write `--columns id,amount:numeric,loaded_at:timestamp`").into());
+            }
+            columns.push((name.trim().to_string(), dtype.trim().to_string()));
+        }
+        mock.source_columns = Some(columns);
+    }
     let branches = args.branch.map(|b| vec![b]).unwrap_or_else(|| Branch::ALL.to_vec());
     for (i, b) in branches.iter().enumerate() {
         if branches.len() > 1 {
@@ -39,7 +56,11 @@ pub fn run(args: Args) -> Result<(), Error> {
             }
             println!("-- {} · {} · {b}", m.name, m.dialect.name);
         }
-        print!("{}", compile::compile(m, &file.contents, m.dialect, *b)?);
+        let compiled = compile::compile_with(m, &file.contents, m.dialect, *b, &mock)?;
+        if let Some(stand_ins) = &compiled.stand_ins {
+            println!("-- note: the spec has no `columns`, so this model reads its input's columns at run time; compiled here with stand-ins ({}). Pass --columns to compile with the real ones.", stand_ins.join(", "));
+        }
+        print!("{}", compiled.sql);
     }
     Ok(())
 }
