@@ -35,6 +35,7 @@ with source_rows as (
         [[ select_list ]]
     from {{ [[ from ]] }}
     where {{ dbt_incr_in_window('[[ event_time ]]', model.batch.event_time_start.strftime('%Y-%m-%d %H:%M:%S'), model.batch.event_time_end.strftime('%Y-%m-%d %H:%M:%S')) | indent(6) }}
+      and [[ load_time ]] is not null
 
 )[% if dedup %],[% endif %]
 [%- else %]
@@ -61,9 +62,14 @@ with source_rows as (
     -- backfill: every version of each key with a row whose [[ window_column ]] lies in
     -- [backfill_start, backfill_end), so the dedup picks what a full refresh would
     where {{ dbt_incr_keys_in_window([[ from ]], 'dbt_incr_source', [[ unique_key ]], '[[ window_column ]]', backfill_start, backfill_end) | indent(4) }}
+      and [[ load_time ]] is not null
     {%- elif incremental %}
     -- incremental: rows loaded after the target's newest [[ load_time ]] minus [[ lookback ]]
     where [[ load_time ]] > {{ watermark | indent(4) }}
+    {%- else %}
+    -- full refresh: every row with a [[ load_time ]]; no branch keeps a row without one, as
+    -- no incremental window can hold it
+    where [[ load_time ]] is not null
     {%- endif %}
 
 )[% if dedup %],[% endif %]

@@ -80,6 +80,15 @@ fn assert_capabilities(dialect: &Dialect, model: &Model, branch: Branch, case: &
     } else if !model.unique_key.is_empty() {
         assert!(lower.contains("qualify row_number()"), "{case}: {} should dedup with QUALIFY\n{sql}", dialect.name);
     }
+    // `from t qualify …` reads `qualify` as an alias of t on Redshift (dbt-core #10424): the
+    // relation before QUALIFY always carries an alias (or a WHERE stands between them).
+    let lines: Vec<&str> = lower.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
+    for pair in lines.windows(2) {
+        if pair[1].starts_with("qualify") {
+            let words: Vec<&str> = pair[0].split_whitespace().collect();
+            assert!(!(words.len() == 2 && words[0] == "from"), "{case}: QUALIFY right after an unaliased relation (`{}`)\n{sql}", pair[0]);
+        }
+    }
     if !dialect.correlated_exists {
         assert!(!lower.contains("exists ("), "{case}: {} has no correlated subqueries\n{sql}", dialect.name);
     }

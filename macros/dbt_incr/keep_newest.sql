@@ -22,9 +22,11 @@ not exists (
 {%- endmacro %}
 
 {#- ClickHouse: correlated subqueries are not generally supported, so the keys to skip are found
-    with a join and excluded with NOT IN (keys are never NULL).
-    https://clickhouse.com/docs/sql-reference/operators/in -#}
+    with a join and excluded with NOT IN. `NULL not in (…)` is NULL (a dropped row) where the
+    default's `not exists` keeps the row, so a NULL key passes explicitly, as it does elsewhere.
+    https://clickhouse.com/docs/sql-reference/operators/in#null-processing -#}
 {% macro clickhouse__dbt_incr_keep_newest(batch, target, unique_key, load_time, lower_bound) -%}
+{%- for key in unique_key %}{{ key }} is null or {% endfor -%}
 ({{ unique_key | join(', ') }}) not in (
     select
         {%- for key in unique_key %}

@@ -5,13 +5,28 @@
     {{ adapter.dispatch('dbt_incr_latest_per_key')(relation, unique_key, load_time, columns, tie_breaker) }}
 {%- endmacro %}
 
-{#- The window's order: newest load first, then the tie breakers. -#}
+{#- The window's order: newest load first, then the tie breakers, ascending with NULLs last on
+    every warehouse (the default puts NULLs first on Spark, SQL Server and in Postgres' DESC), so
+    a tie is broken the same way everywhere. Rows without a load time never get here. -#}
 {% macro _dbt_incr_dedup_order(unique_key, load_time, columns, tie_breaker) -%}
     {%- set skip = [load_time | lower] + (unique_key | map('lower') | list) -%}
     {{ load_time }} desc
     {%- for column in (tie_breaker if tie_breaker is not none else columns) -%}
-        {%- if column | lower not in skip %}, {{ column }}{% endif -%}
+        {%- if column | lower not in skip %},
+{{ adapter.dispatch('dbt_incr_nulls_last')(column) }}{% endif -%}
     {%- endfor -%}
+{%- endmacro %}
+
+{#- `column` ascending, NULLs after every value. -#}
+{% macro default__dbt_incr_nulls_last(column) -%}
+    {{ column }} nulls last
+{%- endmacro %}
+
+{#- SQL Server has no NULLS LAST; NULL sorts first there, so a flag column orders it last.
+    https://learn.microsoft.com/sql/t-sql/queries/select-order-by-clause-transact-sql -#}
+{% macro sqlserver__dbt_incr_nulls_last(column) -%}
+    case when {{ column }} is null then 1 else 0 end,
+{{ column }}
 {%- endmacro %}
 
 {#- Portable form: rank in a subquery, keep rank 1, and name the columns to drop the rank. -#}
@@ -23,20 +38,24 @@ from (
         *,
         row_number() over (
             partition by {{ unique_key | join(', ') }}
-            order by {{ _dbt_incr_dedup_order(unique_key, load_time, columns, tie_breaker) }}
+            order by
+                {{ _dbt_incr_dedup_order(unique_key, load_time, columns, tie_breaker) | indent(16) }}
         ) as dbt_incr_row_number
     from {{ relation }}
 ) as ranked
 where dbt_incr_row_number = 1
 {%- endmacro %}
 
-{#- Warehouses with QUALIFY filter on the window in place: no subquery, no column list. -#}
+{#- Warehouses with QUALIFY filter on the window in place: no subquery, no column list. The
+    relation is aliased: Redshift reads `from t qualify …` as `t` aliased `qualify`
+    (dbt-core #10424; dbt-utils' redshift__deduplicate aliases for the same reason). -#}
 {% macro _dbt_incr_latest_per_key_qualify(relation, unique_key, load_time, columns, tie_breaker) -%}
 select *
-from {{ relation }}
+from {{ relation }} as dbt_incr_versions
 qualify row_number() over (
     partition by {{ unique_key | join(', ') }}
-    order by {{ _dbt_incr_dedup_order(unique_key, load_time, columns, tie_breaker) }}
+    order by
+        {{ _dbt_incr_dedup_order(unique_key, load_time, columns, tie_breaker) | indent(8) }}
 ) = 1
 {%- endmacro %}
 
@@ -71,6 +90,7 @@ from {{ relation }}
 where true
 qualify row_number() over (
     partition by {{ unique_key | join(', ') }}
-    order by {{ _dbt_incr_dedup_order(unique_key, load_time, columns, tie_breaker) }}
+    order by
+        {{ _dbt_incr_dedup_order(unique_key, load_time, columns, tie_breaker) | indent(8) }}
 ) = 1
 {%- endmacro %}

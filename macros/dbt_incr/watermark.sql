@@ -17,6 +17,21 @@
 )
 {%- endmacro %}
 
+{#- ClickHouse: max() over no rows returns the type's default (1970-01-01 for DateTime), not NULL,
+    unless aggregate_functions_null_for_empty is set, so coalesce() never sees an empty target, and
+    1970-01-01 minus a lookback wraps around to 2106. count() tells an empty target apart instead.
+    https://clickhouse.com/docs/operations/settings/settings#aggregate_functions_null_for_empty -#}
+{% macro clickhouse__dbt_incr_watermark(target, load_time, amount, unit) -%}
+(
+    select if(
+        count({{ load_time }}) = 0,
+        {{ dbt_incr_timestamp_literal('1900-01-01 00:00:00') }},
+        {{ dbt_incr_subtract_interval('max(' ~ load_time ~ ')', amount, unit) }}
+    )
+    from {{ target }}
+)
+{%- endmacro %}
+
 {#- BigQuery prunes partitions only on constants: a subquery in the filter scans every partition.
     So the watermark is read first and inlined as a literal.
     https://cloud.google.com/bigquery/docs/querying-partitioned-tables#pruning_limiting_partitions -#}
