@@ -51,13 +51,16 @@ with source_rows as (
 [%- elif dedup %]
 {#- No `columns` in the spec: keep every column of the source, read at run time. #}
 {%- set columns = adapter.get_columns_in_relation([[ from ]]) | map(attribute='name') | list if execute else [] %}
+{%- if execute and columns | length == 0 %}
+{{- exceptions.raise_compiler_error("dbt_incr: [[ name ]] reads the columns of " ~ [[ from ]] ~ " at run time and found none (a materialized view, or no privilege on its columns?); list them under `columns` in the spec") }}
+{%- endif %}
 [%- endif %]
 
 with source_rows as (
 
     select
         [[ select_list ]]
-    from {{ [[ from ]] }}[% if dedup %]{% if backfill %} as dbt_incr_source{% endif %}[% endif %]
+    from [% if dedup %]{% if backfill %}(select * from {{ [[ from ]] }}) as dbt_incr_source{% else %}{{ [[ from ]] }}{% endif %}[% else %]{{ [[ from ]] }}[% endif %]
     {%- if backfill %}
     -- backfill: every version of each key with a row whose [[ window_column ]] lies in
     -- [backfill_start, backfill_end), so the dedup picks what a full refresh would

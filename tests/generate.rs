@@ -265,3 +265,54 @@ fn no_stale_snapshots() {
     }
     assert!(stale.is_empty(), "stale snapshots (delete them): {stale:#?}");
 }
+
+/// The backfill vars reach the SQL only as a date or timestamp; `T` is read as a space (Trino and
+/// Athena reject it in a cast), and the order check compares them as times, not as text.
+#[test]
+fn backfill_vars_are_checked() {
+    let path = root().join("tests/fixtures/specs/basic.yml");
+    let cases: &[(&str, &str, Result<&str, &str>)] = &[
+        ("2024-01-01", "2024-02-01", Ok("'2024-01-01'")),
+        ("2024-01-01T06:00:00", "2024-01-01 07:00:00", Ok("'2024-01-01 06:00:00'")),
+        ("2024-01-01 06:00", "2024-01-01T06:30", Ok("'2024-01-01 06:30'")),
+        ("2024-01-01 06:00:00.123456", "2024-01-02", Ok("'2024-01-01 06:00:00.123456'")),
+        ("2024-1-01", "2024-02-01", Err("backfill_start must be a date or timestamp")),
+        ("2024-01-01 6:00", "2024-02-01", Err("backfill_start must be a date or timestamp")),
+        ("2024-01-01", "2024-02-01'; drop table x; --", Err("backfill_end must be a date or timestamp")),
+        ("2024-01-01T07:00:00", "2024-01-01 06:00:00", Err("must be before backfill_end")),
+        ("2024-01-01", "2024-01-01", Err("must be before backfill_end")),
+    ];
+    for dialect in ["duckdb", "trino"] {
+        let choice = DialectChoice { cli: Some(dialect.into()), cli_overrides_spec: true, profile: None };
+        let rendered = render(&path, &choice).unwrap();
+        let r = &rendered[0];
+        for (start, end, want) in cases {
+            let mock = compile::Mock { vars: Some((Some(start.to_string()), Some(end.to_string()))), source_columns: None };
+            let got = compile::compile_with(&r.model, &r.text, Dialect::find(dialect).unwrap(), Branch::Backfill, &mock);
+            match (want, got) {
+                (Ok(literal), Ok(c)) => {
+                    assert!(c.sql.contains(literal), "{dialect} {start}..{end}: expected {literal} in\n{}", c.sql);
+                    assert!(!c.sql.contains("T0"), "{dialect} {start}..{end}: a T reached the SQL\n{}", c.sql);
+                }
+                (Err(message), Err(e)) => assert!(e.to_string().contains(message), "{dialect} {start}..{end}: {e}"),
+                (want, got) => panic!("{dialect} {start}..{end}: expected {want:?}, got {got:?}"),
+            }
+        }
+    }
+}
+
+/// A model that reads its input's columns at run time and finds none (a materialized view on
+/// Postgres, missing privileges) stops with a message, instead of writing a table of no columns.
+#[test]
+fn no_columns_found_at_run_time_is_a_compile_error() {
+    let path = root().join("tests/fixtures/specs/basic.yml");
+    for dialect in DIALECTS {
+        let choice = DialectChoice { cli: Some(dialect.name.into()), cli_overrides_spec: true, profile: None };
+        let Ok(rendered) = render(&path, &choice) else { continue };
+        for r in rendered.iter().filter(|r| r.model.columns.is_none() && !r.model.unique_key.is_empty()) {
+            let mock = compile::Mock { vars: None, source_columns: Some(Vec::new()) };
+            let err = compile::compile_with(&r.model, &r.text, dialect, Branch::FullRefresh, &mock).expect_err(dialect.name).to_string();
+            assert!(err.contains("found none") && err.contains("`columns`"), "{}: {err}", dialect.name);
+        }
+    }
+}

@@ -1,7 +1,8 @@
-{#- A timestamp constant, written the way each warehouse parses one.
+{#- A timestamp constant, written the way each warehouse parses one, from `YYYY-MM-DD` or
+    `YYYY-MM-DD HH:MM[:SS[.ffffff]]` (a `T` separator becomes a space).
     Used for backfill bounds and for the "far past" watermark of an empty target. -#}
 {% macro dbt_incr_timestamp_literal(value) -%}
-    {{ adapter.dispatch('dbt_incr_timestamp_literal')(value) }}
+    {{ adapter.dispatch('dbt_incr_timestamp_literal')(value | string | replace('T', ' ')) }}
 {%- endmacro %}
 
 {% macro default__dbt_incr_timestamp_literal(value) -%}

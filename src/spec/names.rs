@@ -20,6 +20,12 @@ pub const RESERVED_WORDS: &[&str] = &[
     // but the generated SQL does not parse with them as bare names in at least one dialect.
     "analyze", "cluster", "connect_by_root", "distribute", "exclude", "explain", "returning", "sort", "struct", "trim",
     "view",
+    // PostgreSQL's reserved keywords and those that may only name functions or types
+    // (`select word, catcode from pg_get_keywords() where catcode in ('R', 'T')`): as bare column
+    // names they fail to parse, or, like `user` and `localtime`, are evaluated as functions.
+    "analyse", "asymmetric", "authorization", "binary", "collation", "concurrently", "current_catalog", "current_role",
+    "current_schema", "deferrable", "do", "freeze", "initially", "isnull", "localtime", "localtimestamp", "notnull",
+    "only", "overlaps", "placing", "similar", "symmetric", "system_user", "variadic", "verbose",
 ];
 
 /// Why `s` is not a plain identifier, or `None` when it is one.
