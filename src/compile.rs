@@ -133,13 +133,16 @@ pub fn compile_with(model: &Model, model_sql: &str, dialect: &'static Dialect, b
     env.add_global("adapter", Value::from_dyn_object(adapter.clone()));
     env.add_global(
         "model",
-        Value::from_pairs([(
-            "batch",
-            Value::from_pairs([
-                ("event_time_start", Value::from_object(MockDatetime("2024-01-01 00:00:00"))),
-                ("event_time_end", Value::from_object(MockDatetime("2024-01-02 00:00:00"))),
-            ]),
-        )]),
+        Value::from_pairs([
+            ("resource_type", Value::from("model")),
+            (
+                "batch",
+                Value::from_pairs([
+                    ("event_time_start", Value::from_object(MockDatetime("2024-01-01 00:00:00"))),
+                    ("event_time_end", Value::from_object(MockDatetime("2024-01-02 00:00:00"))),
+                ]),
+            ),
+        ]),
     );
 
     let template = env.template_from_named_str("compile", &source).map_err(|source| Error::Template { name: model.name.clone(), source })?;

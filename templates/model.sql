@@ -51,7 +51,8 @@ with source_rows as (
 [%- elif dedup %]
 {#- No `columns` in the spec: keep every column of the source, read at run time. #}
 {%- set columns = adapter.get_columns_in_relation([[ from ]]) | map(attribute='name') | list if execute else [] %}
-{%- if execute and columns | length == 0 %}
+{#- In a dbt unit test the input is a fixture CTE whose columns cannot be read: none is fine. #}
+{%- if execute and columns | length == 0 and model.resource_type != 'unit_test' %}
 {{- exceptions.raise_compiler_error("dbt_incr: [[ name ]] reads the columns of " ~ [[ from ]] ~ " at run time and found none (a materialized view, or no privilege on its columns?); list them under `columns` in the spec") }}
 {%- endif %}
 [%- endif %]
