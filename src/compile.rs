@@ -50,6 +50,9 @@ impl fmt::Display for Branch {
 
 /// The backfill window the mock passes as `--vars`.
 pub const MOCK_BACKFILL: (&str, &str) = ("2024-01-01", "2024-02-01");
+/// The microbatch batch the mock compiles: dbt's batch bounds are UTC datetimes, which render
+/// with their offset.
+pub const MOCK_BATCH: (&str, &str) = ("2024-01-01 00:00:00+00:00", "2024-01-02 00:00:00+00:00");
 /// What the mock `run_query` answers for a watermark query.
 pub const MOCK_WATERMARK: &str = "2024-03-01 00:00:00.000000";
 /// Marks errors raised through `exceptions.raise_compiler_error`.
@@ -115,13 +118,15 @@ pub fn compile_with(model: &Model, model_sql: &str, dialect: &'static Dialect, b
         };
         value.map(Value::from).unwrap_or_else(|| default.unwrap_or(Value::from(())))
     });
-    env.add_function("source", |source: String, table: String| format!("{source}.{table}"));
-    env.add_function("ref", |a: String, b: Option<String>| match b {
-        Some(model) => format!("{MOCK_SCHEMA}.{model}"),
-        None => format!("{MOCK_SCHEMA}.{a}"),
-    });
+    env.add_function("source", |source: String, table: String| MockRelation::value(&source, &table));
+    env.add_function("ref", |a: String, b: Option<String>| MockRelation::value(MOCK_SCHEMA, b.as_deref().unwrap_or(&a)));
     env.add_function("run_query", |_sql: String| Value::from_object(MockTable));
-    env.add_global("this", format!("{MOCK_SCHEMA}.{}", model.name));
+    // The target exists in the incremental and backfill branches, not on a first run.
+    let this = MockRelation::value(MOCK_SCHEMA, &model.name);
+    let existing = if incremental { this.clone() } else { Value::from(()) };
+    env.add_function("load_relation", move |_relation: Value| existing.clone());
+    env.add_global("api", Value::from_pairs([("Relation", Value::from_object(MockRelationApi))]));
+    env.add_global("this", this);
     env.add_global("execute", true);
     env.add_global("exceptions", Value::from_object(MockExceptions));
     let (columns, stand_ins) = match (&mock.source_columns, &model.columns) {
@@ -129,7 +134,7 @@ pub fn compile_with(model: &Model, model_sql: &str, dialect: &'static Dialect, b
         (None, Some(spec)) => (spec.iter().map(|c| (c.clone(), String::new())).collect(), false),
         (None, None) => (stand_in_columns(model).into_iter().map(|c| (c, String::new())).collect(), true),
     };
-    let adapter = Arc::new(MockAdapter { columns, from: relation_name(&model.from), asked: AtomicBool::new(false) });
+    let adapter = Arc::new(MockAdapter { columns, from: relation_name(&model.from), quote: dialect.quote, asked: AtomicBool::new(false) });
     env.add_global("adapter", Value::from_dyn_object(adapter.clone()));
     env.add_global(
         "model",
@@ -138,8 +143,8 @@ pub fn compile_with(model: &Model, model_sql: &str, dialect: &'static Dialect, b
             (
                 "batch",
                 Value::from_pairs([
-                    ("event_time_start", Value::from_object(MockDatetime("2024-01-01 00:00:00"))),
-                    ("event_time_end", Value::from_object(MockDatetime("2024-01-02 00:00:00"))),
+                    ("event_time_start", Value::from_object(MockDatetime(MOCK_BATCH.0))),
+                    ("event_time_end", Value::from_object(MockDatetime(MOCK_BATCH.1))),
                 ]),
             ),
         ]),
@@ -231,6 +236,8 @@ struct MockAdapter {
     /// `(name, data type)`; the type is empty when unknown.
     columns: Vec<(String, String)>,
     from: String,
+    /// How `adapter.quote` quotes an identifier on the dialect.
+    quote: char,
     /// Whether the model asked for its input's columns.
     asked: AtomicBool,
 }
@@ -247,7 +254,69 @@ impl Object for MockAdapter {
                 let column = |(name, dtype): &(String, String)| Value::from_pairs([("name", name.as_str()), ("dtype", dtype.as_str()), ("data_type", dtype.as_str())]);
                 Ok(Value::from(self.columns.iter().map(column).collect::<Vec<_>>()))
             }
+            "quote" => {
+                let name = args.first().map(|v| v.to_string()).unwrap_or_default();
+                let q = self.quote;
+                Ok(Value::from(format!("{q}{name}{q}")))
+            }
+            // dbt-databricks: whether the runtime takes `insert into … replace on` (DBR 17.1+).
+            "has_dbr_capability" => Ok(Value::from(true)),
             _ => Err(minijinja::Error::new(ErrorKind::UnknownMethod, format!("the mock adapter has no method {method}"))),
+        }
+    }
+}
+
+/// A relation: `schema.identifier` when rendered, with dbt's attributes and `render()`.
+#[derive(Debug)]
+struct MockRelation {
+    schema: String,
+    identifier: String,
+}
+
+impl MockRelation {
+    fn value(schema: &str, identifier: &str) -> Value {
+        Value::from_object(MockRelation { schema: schema.to_string(), identifier: identifier.to_string() })
+    }
+}
+
+impl Object for MockRelation {
+    fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
+        match key.as_str()? {
+            "database" => Some(Value::from("db")),
+            "schema" => Some(Value::from(self.schema.as_str())),
+            "identifier" | "name" => Some(Value::from(self.identifier.as_str())),
+            _ => None,
+        }
+    }
+
+    fn call_method(self: &Arc<Self>, _state: &mut State<'_, '_>, method: &str, _args: &[Value]) -> Result<Value, minijinja::Error> {
+        match method {
+            "render" => Ok(Value::from(format!("{}.{}", self.schema, self.identifier))),
+            _ => Err(minijinja::Error::new(ErrorKind::UnknownMethod, format!("the mock relation has no method {method}"))),
+        }
+    }
+
+    fn render(self: &Arc<Self>, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}.{}", self.schema, self.identifier)
+    }
+}
+
+/// `api.Relation.create(database=…, schema=…, identifier=…)`.
+#[derive(Debug)]
+struct MockRelationApi;
+
+impl Object for MockRelationApi {
+    fn call_method(self: &Arc<Self>, _state: &mut State<'_, '_>, method: &str, args: &[Value]) -> Result<Value, minijinja::Error> {
+        match method {
+            "create" => {
+                let (_, kwargs): (&[Value], Kwargs) = minijinja::value::from_args(args)?;
+                let schema: String = kwargs.get("schema")?;
+                let identifier: String = kwargs.get("identifier")?;
+                let _database: Option<Value> = kwargs.get("database")?;
+                kwargs.assert_all_used()?;
+                Ok(MockRelation::value(&schema, &identifier))
+            }
+            _ => Err(minijinja::Error::new(ErrorKind::UnknownMethod, format!("api.Relation has no method {method}"))),
         }
     }
 }

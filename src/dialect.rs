@@ -47,6 +47,21 @@ impl fmt::Display for Strategy {
     }
 }
 
+/// How an adapter's microbatch replaces a batch, which decides whether a unique key stays unique.
+/// Read in each adapter's `get_incremental_microbatch_sql` (docs/dialects/<name>.md).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Microbatch {
+    /// Each batch is merged into the target on the unique key (which the adapter requires): a
+    /// key is one row whatever its event_time does.
+    MergeOnKey,
+    /// Each batch's event-time window is deleted and written again (or the partitions the batch
+    /// touches are overwritten): a key whose event_time moves would sit in two windows, so only
+    /// models without a unique key (every row an immutable fact) can use it.
+    ReplaceWindow,
+    /// Microbatch cannot keep the promise here; the reason.
+    Refused(&'static str),
+}
+
 /// What one warehouse (one dbt adapter) can do, as far as incremental models are concerned.
 #[derive(Debug)]
 pub struct Dialect {
@@ -73,6 +88,19 @@ pub struct Dialect {
     /// The adapter this one inherits macros from (dbt dispatch tries `<name>__`, then
     /// `<parent>__`, then `default__`).
     pub parent: Option<&'static str>,
+    /// How microbatch replaces a batch (only meaningful where `strategies` has microbatch).
+    pub microbatch: Microbatch,
+    /// The character `adapter.quote` wraps an identifier in.
+    pub quote: char,
+    /// Words reserved on this warehouse beyond `spec::RESERVED_WORDS` (which holds those of
+    /// most): refused as names in a spec for this dialect, since generated SQL does not quote
+    /// spec names. From each warehouse's reserved-keyword page (docs/dialects/<name>.md).
+    pub reserved: &'static [&'static str],
+    /// Whether the adapter's append inserts by column position (not by name), so an append-only
+    /// model must fix its columns in the spec: a reordered or widened input would shift values.
+    pub append_by_position: bool,
+    /// Longest model name the adapter's temporary relations leave room for, if limited.
+    pub max_model_name: Option<usize>,
     /// One line on what to know about this warehouse.
     pub note: &'static str,
 }
@@ -95,6 +123,11 @@ pub static DIALECTS: &[Dialect] = &[
         partition_by: false,
         cluster_by: false,
         parent: None,
+        microbatch: Microbatch::Refused("dbt-athena runs microbatch as a merge on Iceberg and an insert_overwrite on Hive; dbt-incr does not offer it there"),
+        quote: '"',
+        reserved: &[],
+        append_by_position: false,
+        max_model_name: None,
         note: "merge needs an Iceberg table; dbt-incr sets table_type='iceberg'",
     },
     Dialect {
@@ -109,6 +142,11 @@ pub static DIALECTS: &[Dialect] = &[
         partition_by: true,
         cluster_by: true,
         parent: None,
+        microbatch: Microbatch::ReplaceWindow,
+        quote: '`',
+        reserved: &["assert_rows_modified", "at", "contains", "current", "define", "enum", "escape", "extract", "following", "groups", "hash", "if", "ignore", "lookup", "merge", "new", "no", "nulls", "of", "preceding", "proto", "recursive", "respect", "treat", "unbounded", "within"],
+        append_by_position: false,
+        max_model_name: None,
         note: "watermark inlined as a literal so partition pruning still works; load_time must be TIMESTAMP",
     },
     Dialect {
@@ -123,6 +161,11 @@ pub static DIALECTS: &[Dialect] = &[
         partition_by: false,
         cluster_by: false,
         parent: None,
+        microbatch: Microbatch::Refused("dbt-clickhouse inserts a key-less batch without deleting its window first, so every re-run batch doubles its rows, and with a unique_key it deletes only the batch's keys inside the window, so a key whose event_time moved stays twice"),
+        quote: '"',
+        reserved: &[],
+        append_by_position: true,
+        max_model_name: None,
         note: "delete+insert is dbt-clickhouse's delete_insert (lightweight deletes)",
     },
     Dialect {
@@ -137,6 +180,11 @@ pub static DIALECTS: &[Dialect] = &[
         partition_by: false,
         cluster_by: true,
         parent: Some("spark"),
+        microbatch: Microbatch::ReplaceWindow,
+        quote: '`',
+        reserved: &[],
+        append_by_position: false,
+        max_model_name: None,
         note: "Delta tables (the default) support every strategy",
     },
     Dialect {
@@ -151,6 +199,11 @@ pub static DIALECTS: &[Dialect] = &[
         partition_by: false,
         cluster_by: false,
         parent: None,
+        microbatch: Microbatch::ReplaceWindow,
+        quote: '"',
+        reserved: &[],
+        append_by_position: false,
+        max_model_name: None,
         note: "merge and microbatch need DuckDB >= 1.4; delete+insert commits far faster than merge",
     },
     Dialect {
@@ -165,7 +218,12 @@ pub static DIALECTS: &[Dialect] = &[
         partition_by: false,
         cluster_by: false,
         parent: None,
-        note: "merge needs PostgreSQL >= 15",
+        microbatch: Microbatch::MergeOnKey,
+        quote: '"',
+        reserved: &[],
+        append_by_position: false,
+        max_model_name: None,
+        note: "merge and microbatch (a merge per batch) need PostgreSQL >= 15",
     },
     Dialect {
         name: "redshift",
@@ -179,6 +237,11 @@ pub static DIALECTS: &[Dialect] = &[
         partition_by: false,
         cluster_by: false,
         parent: Some("postgres"),
+        microbatch: Microbatch::ReplaceWindow,
+        quote: '"',
+        reserved: &["aes128", "aes256", "allowoverwrite", "authorization", "az64", "backup", "binary", "blanksasnull", "bytedict", "bzip2", "credentials", "current_user_id", "deferrable", "deflate", "defrag", "delta", "delta32k", "disable", "do", "emptyasnull", "enable", "encode", "encrypt", "encryption", "explicit", "freeze", "globaldict256", "globaldict64k", "gzip", "identity", "ignore", "initially", "isnull", "language", "localtime", "localtimestamp", "lun", "luns", "lzo", "lzop", "mostly16", "mostly32", "mostly8", "new", "notnull", "nulls", "off", "offline", "oid", "old", "only", "open", "overlaps", "parallel", "percent", "permissions", "placing", "raw", "readratio", "recover", "rejectlog", "resort", "respect", "restore", "similar", "snapshot", "sysdate", "system", "tag", "tdes", "text255", "text32k", "timestamp", "truncatecolumns", "verbose", "wallet", "without"],
+        append_by_position: false,
+        max_model_name: None,
         note: "qualify exists since 2023",
     },
     Dialect {
@@ -193,6 +256,11 @@ pub static DIALECTS: &[Dialect] = &[
         partition_by: false,
         cluster_by: true,
         parent: None,
+        microbatch: Microbatch::ReplaceWindow,
+        quote: '"',
+        reserved: &[],
+        append_by_position: false,
+        max_model_name: None,
         note: "insert_overwrite replaces the whole table here",
     },
     Dialect {
@@ -207,6 +275,11 @@ pub static DIALECTS: &[Dialect] = &[
         partition_by: false,
         cluster_by: false,
         parent: None,
+        microbatch: Microbatch::Refused("dbt-spark runs microbatch as an insert_overwrite of the partitions a batch touches, which needs partition_by on a date column and leaves rows behind an empty batch"),
+        quote: '`',
+        reserved: &[],
+        append_by_position: false,
+        max_model_name: None,
         note: "merge needs Delta, Iceberg or Hudi; dbt-incr sets file_format='delta'",
     },
     Dialect {
@@ -221,7 +294,12 @@ pub static DIALECTS: &[Dialect] = &[
         partition_by: false,
         cluster_by: false,
         parent: None,
-        note: "Fabric behaves alike",
+        microbatch: Microbatch::ReplaceWindow,
+        quote: '"',
+        reserved: &["add", "authorization", "backup", "begin", "break", "browse", "bulk", "cascade", "checkpoint", "close", "clustered", "coalesce", "commit", "compute", "contains", "containstable", "continue", "convert", "current", "cursor", "database", "dbcc", "deallocate", "declare", "deny", "disk", "distributed", "double", "dump", "errlvl", "escape", "exec", "execute", "exit", "external", "file", "fillfactor", "freetext", "freetexttable", "function", "goto", "holdlock", "identity", "identity_insert", "identitycol", "if", "index", "key", "kill", "lineno", "load", "merge", "national", "nocheck", "nonclustered", "nullif", "of", "off", "offsets", "open", "opendatasource", "openquery", "openrowset", "openxml", "option", "percent", "plan", "precision", "print", "proc", "procedure", "public", "raiserror", "read", "readtext", "reconfigure", "replication", "restore", "restrict", "return", "revert", "revoke", "rollback", "rowcount", "rowguidcol", "rule", "save", "schema", "securityaudit", "semantickeyphrasetable", "semanticsimilaritydetailstable", "semanticsimilaritytable", "setuser", "shutdown", "statistics", "system_user", "textsize", "tran", "transaction", "trigger", "truncate", "try_convert", "tsequal", "updatetext", "use", "varying", "waitfor", "while", "within", "writetext"],
+        append_by_position: false,
+        max_model_name: Some(95),
+        note: "not Microsoft Fabric: dbt-fabric's adapter type is fabric and dispatches to no sqlserver__ macro",
     },
     Dialect {
         name: "trino",
@@ -235,6 +313,11 @@ pub static DIALECTS: &[Dialect] = &[
         partition_by: false,
         cluster_by: false,
         parent: None,
+        microbatch: Microbatch::ReplaceWindow,
+        quote: '"',
+        reserved: &[],
+        append_by_position: false,
+        max_model_name: None,
         note: "merge and delete+insert depend on the connector (Iceberg, Delta Lake, Hive ACID)",
     },
 ];

@@ -18,24 +18,58 @@
 {%- set backfill_start = var('backfill_start', none) %}
 {%- set backfill_end = var('backfill_end', none) %}
 {{- dbt_incr_check_backfill_vars(backfill_start, backfill_end) }}
+{%- set input = [[ from ]] %}
+{#- The input's columns and types, from the warehouse's catalog (through the plain relation:
+    dbt may render the input as a filtered subquery). None in a dbt unit test, whose input is a
+    fixture CTE. #}
+{%- set input_columns = adapter.get_columns_in_relation(api.Relation.create(database=input.database, schema=input.schema, identifier=input.identifier)) if execute and model.resource_type != 'unit_test' else [] %}
+{%- set load_time_type = dbt_incr_type_of('[[ load_time ]]', input_columns) %}
+{{- dbt_incr_check_time_column('[[ name ]]', 'load_time', '[[ load_time ]]', load_time_type, input_columns) }}
+[%- if event_time %]
+{%- set event_time_type = dbt_incr_type_of('[[ event_time ]]', input_columns) %}
+{{- dbt_incr_check_time_column('[[ name ]]', 'event_time', '[[ event_time ]]', event_time_type, input_columns) }}
+[%- endif %]
+[%- if columns %]
+{%- set columns = [[ columns ]] %}
+[%- elif dedup %]
+{#- No `columns` in the spec: keep every column of the input. #}
+{%- set columns = input_columns %}
+{%- if execute and columns | length == 0 and model.resource_type != 'unit_test' %}
+{{- exceptions.raise_compiler_error("dbt_incr: [[ name ]] reads the columns of " ~ input ~ " at run time and found none (an ephemeral model, a materialized view, or no privilege on its columns?); list them under `columns` in the spec") }}
+{%- endif %}
+[%- endif %]
 [%- if microbatch %]
 {%- if execute and backfill_start is not none %}
 {{- exceptions.raise_compiler_error("dbt_incr: [[ name ]] is a microbatch model; re-process a window with dbt's own flags: dbt run -s [[ name ]] --event-time-start 2024-01-01 --event-time-end 2024-02-01") }}
 {%- endif %}
-[%- if columns %]
-{%- set columns = [[ columns ]] %}
-[%- endif %]
+{#- dbt sets model.batch only while it runs a batch; `dbt compile`, `show` and `docs generate`
+    render the model without one, and then it reads every batch. #}
+{%- set batch = model.batch if model.batch is defined and model.batch else none %}
 
 {#- microbatch: dbt runs this once per [[ batch_size ]] of [[ event_time ]] and replaces that
     batch; the filter below keeps a batch to its own window even when the input has no
-    event_time config. Late rows count only if their batch is re-run: see docs/strategies.md. #}
+    event_time config. Late rows count only if their batch is re-run: see docs/how-it-works.md. #}
 with source_rows as (
 
     select
         [[ select_list ]]
-    from {{ [[ from ]] }}
-    where {{ dbt_incr_in_window('[[ event_time ]]', model.batch.event_time_start.strftime('%Y-%m-%d %H:%M:%S'), model.batch.event_time_end.strftime('%Y-%m-%d %H:%M:%S')) | indent(6) }}
+[%- if dedup %]
+    from {{ input.render() }} as dbt_incr_source
+    {%- if batch %}
+    -- every version of each key with a row in this batch, from the whole input, so the dedup
+    -- picks the version a full refresh would
+    where {{ dbt_incr_keys_in_window(input, 'dbt_incr_source', [[ unique_key ]], dbt_incr_batch_window('dbt_incr_window.[[ event_time ]]', batch.event_time_start, batch.event_time_end, event_time_type)) | indent(4) }}
       and [[ load_time ]] is not null
+    {%- else %}
+    where [[ load_time ]] is not null
+    {%- endif %}
+[%- else %]
+    from {{ dbt_incr_input(input) }}
+    where [[ load_time ]] is not null
+    {%- if batch %}
+      and {{ dbt_incr_batch_window('[[ event_time ]]', batch.event_time_start, batch.event_time_end, event_time_type) | indent(6) }}
+    {%- endif %}
+[%- endif %]
 
 )[% if dedup %],[% endif %]
 [%- else %]
@@ -45,28 +79,20 @@ with source_rows as (
 {{- exceptions.raise_compiler_error("dbt_incr: [[ name ]] is append-only (no unique_key), so a backfill would append its window a second time; rebuild it with --full-refresh instead") }}
 {%- endif %}
 [%- endif %]
-{%- set watermark = dbt_incr_watermark(this, '[[ load_time ]]', [[ lookback_amount ]], '[[ lookback_unit ]]') if incremental and not backfill else none %}
-[%- if columns %]
-{%- set columns = [[ columns ]] %}
-[%- elif dedup %]
-{#- No `columns` in the spec: keep every column of the source, read at run time. #}
-{%- set columns = adapter.get_columns_in_relation([[ from ]]) | map(attribute='name') | list if execute else [] %}
-{#- In a dbt unit test the input is a fixture CTE whose columns cannot be read: none is fine. #}
-{%- if execute and columns | length == 0 and model.resource_type != 'unit_test' %}
-{{- exceptions.raise_compiler_error("dbt_incr: [[ name ]] reads the columns of " ~ [[ from ]] ~ " at run time and found none (a materialized view, or no privilege on its columns?); list them under `columns` in the spec") }}
-{%- endif %}
-[%- endif %]
+{%- set watermark = dbt_incr_watermark(this, '[[ load_time ]]', [[ lookback_amount ]], '[[ lookback_unit ]]', load_time_type) if incremental and not backfill else none %}
 
 with source_rows as (
 
     select
         [[ select_list ]]
-    from [% if dedup %]{% if backfill %}(select * from {{ [[ from ]] }}) as dbt_incr_source{% else %}{{ [[ from ]] }}{% endif %}[% else %]{{ [[ from ]] }}[% endif %]
+    from [% if dedup %]{% if backfill %}(select * from {{ dbt_incr_input(input) }}) as dbt_incr_source{% else %}{{ dbt_incr_input(input) }}{% endif %}[% else %]{{ dbt_incr_input(input) }}[% endif %]
     {%- if backfill %}
     -- backfill: every version of each key with a row whose [[ window_column ]] lies in
-    -- [backfill_start, backfill_end), so the dedup picks what a full refresh would
-    where {{ dbt_incr_keys_in_window([[ from ]], 'dbt_incr_source', [[ unique_key ]], '[[ window_column ]]', backfill_start, backfill_end) | indent(4) }}
-      and [[ load_time ]] is not null
+    -- [backfill_start, backfill_end), so the dedup picks what a full refresh would; none loaded
+    -- after the target's newest [[ load_time ]]: those are the next incremental run's, and a
+    -- backfill that wrote them would move the watermark past rows no run has read
+    where {{ dbt_incr_keys_in_window(input, 'dbt_incr_source', [[ unique_key ]], dbt_incr_in_window('dbt_incr_window.[[ window_column ]]', backfill_start, backfill_end, [[ window_column_type ]])) | indent(4) }}
+      and [[ load_time ]] <= {{ dbt_incr_watermark(this, '[[ load_time ]]', 0, 'day', load_time_type) | indent(6) }}
     {%- elif incremental %}
     -- incremental: rows loaded after the target's newest [[ load_time ]] minus [[ lookback ]]
     where [[ load_time ]] > {{ watermark | indent(4) }}
@@ -83,13 +109,18 @@ with source_rows as (
 latest as (
 
     -- one row per [[ unique_key_text ]]: the latest [[ load_time ]], ties broken by [[ tie_breaker_text ]]
-    {{ dbt_incr_latest_per_key('source_rows', [[ unique_key ]], '[[ load_time ]]', columns[% if tie_breaker %], [[ tie_breaker ]][% endif %]) | indent(4) }}
+    {{ dbt_incr_latest_per_key('source_rows', [[ unique_key ]], '[[ load_time ]]', columns, [[ tie_breaker ]], input_columns) | indent(4) }}
 
 )
 
 select *
 from latest
-[%- if not microbatch %]
+[%- if microbatch %]
+{%- if batch %}
+-- a key whose newest version lies in another batch is written by that batch
+where {{ dbt_incr_batch_window('[[ event_time ]]', batch.event_time_start, batch.event_time_end, event_time_type) }}
+{%- endif %}
+[%- else %]
 {%- if incremental %}
 -- never replace a target row with an older version of the same key
 where {{ dbt_incr_keep_newest('latest', this, [[ unique_key ]], '[[ load_time ]]', watermark) }}

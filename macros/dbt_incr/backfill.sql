@@ -25,39 +25,3 @@
         {%- endif -%}
     {%- endif -%}
 {%- endmacro %}
-
-{#- A condition on `outer` (an alias of the model's input): the row's key has at least one row
-    whose `column` lies in [backfill_start, backfill_end). A backfill re-reads every version of
-    those keys, not only the in-window ones, so its dedup picks the same row a full refresh
-    would even when a key's versions straddle the window's edge. -#}
-{% macro dbt_incr_keys_in_window(relation, outer, unique_key, column, backfill_start, backfill_end) -%}
-    {{ adapter.dispatch('dbt_incr_keys_in_window')(relation, outer, unique_key, column, backfill_start, backfill_end) }}
-{%- endmacro %}
-
-{% macro default__dbt_incr_keys_in_window(relation, outer, unique_key, column, backfill_start, backfill_end) -%}
-exists (
-    select 1
-    from (select * from {{ relation }}) as dbt_incr_window
-    where
-        {%- for key in unique_key %}
-        dbt_incr_window.{{ key }} = {{ outer }}.{{ key }} and
-        {%- endfor %}
-        {{ dbt_incr_in_window('dbt_incr_window.' ~ column, backfill_start, backfill_end) | indent(8) }}
-)
-{%- endmacro %}
-
-{#- ClickHouse: correlated subqueries are not generally supported; a tuple IN is.
-    https://clickhouse.com/docs/sql-reference/operators/in -#}
-{% macro clickhouse__dbt_incr_keys_in_window(relation, outer, unique_key, column, backfill_start, backfill_end) -%}
-({{ unique_key | join(', ') }}) in (
-    select {{ unique_key | join(', ') }}
-    from {{ relation }}
-    where {{ dbt_incr_in_window(column, backfill_start, backfill_end) | indent(10) }}
-)
-{%- endmacro %}
-
-{#- `column` lies in [backfill_start, backfill_end). -#}
-{% macro dbt_incr_in_window(column, backfill_start, backfill_end) -%}
-{{ column }} >= {{ dbt_incr_timestamp_literal(backfill_start) }}
-and {{ column }} < {{ dbt_incr_timestamp_literal(backfill_end) }}
-{%- endmacro %}

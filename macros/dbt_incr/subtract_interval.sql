@@ -1,57 +1,68 @@
 {#- `expression` minus `amount` minutes, hours or days, in each warehouse's date arithmetic.
-    `unit` is one of minute, hour, day. Nothing to subtract leaves the expression alone. -#}
-{% macro dbt_incr_subtract_interval(expression, amount, unit) -%}
+    `unit` is one of minute, hour, day; `dtype` the type of `expression`, lower-cased ('' when
+    unknown). Nothing to subtract leaves the expression alone. A DATE has no hours (Trino and
+    BigQuery refuse them), so a shorter lookback on a date is rounded up to whole days. -#}
+{% macro dbt_incr_subtract_interval(expression, amount, unit, dtype='') -%}
     {%- if amount == 0 -%}
         {{ expression }}
+    {%- elif dtype in ['date', 'date32', 'nullable(date)', 'nullable(date32)'] and unit != 'day' -%}
+        {%- set minutes = amount * (1 if unit == 'minute' else 60) -%}
+        {{ adapter.dispatch('dbt_incr_subtract_interval')(expression, (minutes + 1439) // 1440, 'day', dtype) }}
     {%- else -%}
-        {{ adapter.dispatch('dbt_incr_subtract_interval')(expression, amount, unit) }}
+        {{ adapter.dispatch('dbt_incr_subtract_interval')(expression, amount, unit, dtype) }}
     {%- endif -%}
 {%- endmacro %}
 
 {#- PostgreSQL and DuckDB: an interval literal. -#}
-{% macro default__dbt_incr_subtract_interval(expression, amount, unit) -%}
+{% macro default__dbt_incr_subtract_interval(expression, amount, unit, dtype) -%}
     {{ expression }} - interval '{{ amount }} {{ unit }}'
 {%- endmacro %}
 
 {#- Snowflake, Redshift and SQL Server spell it dateadd with a negative amount.
     https://docs.snowflake.com/en/sql-reference/functions/dateadd -#}
-{% macro snowflake__dbt_incr_subtract_interval(expression, amount, unit) -%}
+{% macro snowflake__dbt_incr_subtract_interval(expression, amount, unit, dtype) -%}
     dateadd({{ unit }}, -{{ amount }}, {{ expression }})
 {%- endmacro %}
 
-{% macro redshift__dbt_incr_subtract_interval(expression, amount, unit) -%}
+{% macro redshift__dbt_incr_subtract_interval(expression, amount, unit, dtype) -%}
     dateadd({{ unit }}, -{{ amount }}, {{ expression }})
 {%- endmacro %}
 
-{% macro sqlserver__dbt_incr_subtract_interval(expression, amount, unit) -%}
+{% macro sqlserver__dbt_incr_subtract_interval(expression, amount, unit, dtype) -%}
     dateadd({{ unit }}, -{{ amount }}, {{ expression }})
 {%- endmacro %}
 
-{#- BigQuery: timestamp_sub keeps a TIMESTAMP a TIMESTAMP (dbt.dateadd returns DATETIME, which
-    then fails to compare with TIMESTAMP columns).
+{#- BigQuery: each type has its own function and keeps its type (dbt.dateadd returns DATETIME,
+    which then fails to compare with TIMESTAMP columns; timestamp_sub fails on a DATETIME).
     https://cloud.google.com/bigquery/docs/reference/standard-sql/timestamp_functions#timestamp_sub -#}
-{% macro bigquery__dbt_incr_subtract_interval(expression, amount, unit) -%}
-    timestamp_sub({{ expression }}, interval {{ amount }} {{ unit }})
+{% macro bigquery__dbt_incr_subtract_interval(expression, amount, unit, dtype) -%}
+    {%- if dtype == 'datetime' -%}
+        datetime_sub({{ expression }}, interval {{ amount }} {{ unit }})
+    {%- elif dtype == 'date' -%}
+        date_sub({{ expression }}, interval {{ amount }} {{ unit }})
+    {%- else -%}
+        timestamp_sub({{ expression }}, interval {{ amount }} {{ unit }})
+    {%- endif -%}
 {%- endmacro %}
 
 {#- Spark and Databricks: interval literals take an unquoted amount.
     https://spark.apache.org/docs/latest/sql-ref-literals.html#interval-literal -#}
-{% macro spark__dbt_incr_subtract_interval(expression, amount, unit) -%}
+{% macro spark__dbt_incr_subtract_interval(expression, amount, unit, dtype) -%}
     {{ expression }} - interval {{ amount }} {{ unit }}
 {%- endmacro %}
 
 {#- ClickHouse: interval literals take an unquoted amount too.
     https://clickhouse.com/docs/sql-reference/operators#interval -#}
-{% macro clickhouse__dbt_incr_subtract_interval(expression, amount, unit) -%}
+{% macro clickhouse__dbt_incr_subtract_interval(expression, amount, unit, dtype) -%}
     {{ expression }} - interval {{ amount }} {{ unit }}
 {%- endmacro %}
 
 {#- Trino and Athena: date_add with a quoted unit and a negative amount.
     https://trino.io/docs/current/functions/datetime.html#date_add -#}
-{% macro trino__dbt_incr_subtract_interval(expression, amount, unit) -%}
+{% macro trino__dbt_incr_subtract_interval(expression, amount, unit, dtype) -%}
     date_add('{{ unit }}', -{{ amount }}, {{ expression }})
 {%- endmacro %}
 
-{% macro athena__dbt_incr_subtract_interval(expression, amount, unit) -%}
+{% macro athena__dbt_incr_subtract_interval(expression, amount, unit, dtype) -%}
     date_add('{{ unit }}', -{{ amount }}, {{ expression }})
 {%- endmacro %}

@@ -1,30 +1,48 @@
 {#- A timestamp constant, written the way each warehouse parses one, from `YYYY-MM-DD` or
-    `YYYY-MM-DD HH:MM[:SS[.ffffff]]` (a `T` separator becomes a space).
+    `YYYY-MM-DD HH:MM[:SS[.ffffff]]` (a `T` separator becomes a space). `dtype` is the type of the
+    column it is compared with, lower-cased ('' when unknown), for warehouses where a TIMESTAMP
+    constant cannot be compared with a DATETIME or DATE column.
     Used for backfill bounds and for the "far past" watermark of an empty target. -#}
-{% macro dbt_incr_timestamp_literal(value) -%}
-    {{ adapter.dispatch('dbt_incr_timestamp_literal')(value | string | replace('T', ' ')) }}
+{% macro dbt_incr_timestamp_literal(value, dtype='') -%}
+    {{ adapter.dispatch('dbt_incr_timestamp_literal')(value | string | replace('T', ' '), dtype) }}
 {%- endmacro %}
 
-{% macro default__dbt_incr_timestamp_literal(value) -%}
+{% macro default__dbt_incr_timestamp_literal(value, dtype) -%}
     cast('{{ value }}' as timestamp)
 {%- endmacro %}
 
-{#- BigQuery: `cast(... as timestamp)` works, but `timestamp('...')` is the idiom and keeps the
-    value a TIMESTAMP (not DATETIME) so comparisons with TIMESTAMP columns type-check.
-    https://cloud.google.com/bigquery/docs/reference/standard-sql/timestamp_functions#timestamp -#}
-{% macro bigquery__dbt_incr_timestamp_literal(value) -%}
-    timestamp('{{ value }}')
+{#- BigQuery: TIMESTAMP, DATETIME and DATE do not compare with each other, so the constant takes
+    the column's type; a TIMESTAMP is read in UTC, whatever the project's default time zone.
+    https://cloud.google.com/bigquery/docs/reference/standard-sql/conversion_rules -#}
+{% macro bigquery__dbt_incr_timestamp_literal(value, dtype) -%}
+    {%- if dtype == 'datetime' -%}
+        cast('{{ value }}' as datetime)
+    {%- elif dtype == 'date' -%}
+        cast('{{ value[:10] }}' as date)
+    {%- else -%}
+        timestamp('{{ value }}', 'UTC')
+    {%- endif -%}
 {%- endmacro %}
 
 {#- SQL Server: `timestamp` is a row-version type there, not a point in time; datetime2 is.
     https://learn.microsoft.com/sql/t-sql/data-types/datetime2-transact-sql -#}
-{% macro sqlserver__dbt_incr_timestamp_literal(value) -%}
+{% macro sqlserver__dbt_incr_timestamp_literal(value, dtype) -%}
     cast('{{ value }}' as datetime2)
 {%- endmacro %}
 
 {#- ClickHouse: there is no `timestamp` type; DateTime64(6) holds microseconds and the parser
-    accepts dates with or without a time part.
+    accepts dates with or without a time part. Read in UTC, not the session's time zone.
     https://clickhouse.com/docs/sql-reference/functions/type-conversion-functions#parsedatetime64besteffort -#}
-{% macro clickhouse__dbt_incr_timestamp_literal(value) -%}
-    parseDateTime64BestEffort('{{ value }}', 6)
+{% macro clickhouse__dbt_incr_timestamp_literal(value, dtype) -%}
+    parseDateTime64BestEffort('{{ value }}', 6, 'UTC')
+{%- endmacro %}
+
+{#- Trino and Athena: a TIMESTAMP literal keeps the value's precision, where a cast from varchar
+    rounds to milliseconds. https://trino.io/docs/current/language/types.html#timestamp -#}
+{% macro trino__dbt_incr_timestamp_literal(value, dtype) -%}
+    timestamp '{{ value }}'
+{%- endmacro %}
+
+{% macro athena__dbt_incr_timestamp_literal(value, dtype) -%}
+    timestamp '{{ value }}'
 {%- endmacro %}

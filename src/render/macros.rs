@@ -8,12 +8,14 @@ use super::header::{self, MARKER};
 /// `(file name, source)` of every macro file, in the order they are written.
 pub const FILES: &[(&str, &str)] = &[
     ("backfill.sql", include_str!("../../macros/dbt_incr/backfill.sql")),
+    ("input.sql", include_str!("../../macros/dbt_incr/input.sql")),
     ("keep_newest.sql", include_str!("../../macros/dbt_incr/keep_newest.sql")),
     ("latest_per_key.sql", include_str!("../../macros/dbt_incr/latest_per_key.sql")),
     ("subtract_interval.sql", include_str!("../../macros/dbt_incr/subtract_interval.sql")),
     ("timestamp_literal.sql", include_str!("../../macros/dbt_incr/timestamp_literal.sql")),
     ("unique_combination.sql", include_str!("../../macros/dbt_incr/unique_combination.sql")),
     ("watermark.sql", include_str!("../../macros/dbt_incr/watermark.sql")),
+    ("window.sql", include_str!("../../macros/dbt_incr/window.sql")),
 ];
 
 /// Folder, under the project's first macro path, the package is written to.

@@ -45,11 +45,15 @@ struct ModelContext<'a> {
     lookback_unit: &'static str,
     /// Column a backfill window is measured on: event_time, else load_time.
     window_column: &'a str,
+    /// The Jinja variable holding that column's type at run time.
+    window_column_type: &'static str,
+    /// Empty when the model has none.
     event_time: &'a str,
     batch_size: &'a str,
     unique_key: String,
     unique_key_text: String,
-    tie_breaker: Option<String>,
+    /// Jinja list of the spec's `tie_breaker`, or `none`.
+    tie_breaker: String,
     tie_breaker_text: String,
 }
 
@@ -104,10 +108,7 @@ fn config_entries(model: &Model) -> Vec<ConfigEntry> {
         ConfigEntry { key: "materialized", value: jinja_str("incremental") },
         ConfigEntry { key: "incremental_strategy", value: jinja_str(adapter_strategy) },
     ];
-    // DuckDB runs microbatch as delete+insert on event_time and rejects a unique_key there.
-    let duckdb_microbatch = model.strategy == Strategy::Microbatch && dialect.name == "duckdb";
-    let pass_key = !model.unique_key.is_empty() && !duckdb_microbatch;
-    if pass_key {
+    if !model.unique_key.is_empty() {
         config.push(ConfigEntry { key: "unique_key", value: jinja_list(&model.unique_key) });
     }
     config.push(ConfigEntry { key: "on_schema_change", value: jinja_str(&model.on_schema_change) });
@@ -125,8 +126,10 @@ fn config_entries(model: &Model) -> Vec<ConfigEntry> {
         config.push(ConfigEntry { key: "lookback", value: microbatch_lookback(model.lookback.amount, model.lookback.unit, batch_size).to_string() });
     }
     if let Some(column) = &model.partition_by {
-        // Only BigQuery takes partition_by from a spec: daily partitions of a TIMESTAMP column.
-        config.push(ConfigEntry { key: "partition_by", value: format!("{{'field': '{column}', 'data_type': 'timestamp', 'granularity': 'day'}}") });
+        // Only BigQuery takes partition_by from a spec: partitions of a TIMESTAMP column, by day,
+        // or by the batch size for microbatch (dbt-bigquery requires granularity = batch_size).
+        let granularity = if model.strategy == Strategy::Microbatch { model.batch_size.as_deref().unwrap_or("day") } else { "day" };
+        config.push(ConfigEntry { key: "partition_by", value: format!("{{'field': '{column}', 'data_type': 'timestamp', 'granularity': '{granularity}'}}") });
     }
     if !model.cluster_by.is_empty() {
         config.push(ConfigEntry { key: "cluster_by", value: jinja_list(&model.cluster_by) });
@@ -183,11 +186,12 @@ fn model_context<'a>(model: &'a Model, spec_path: &'a str) -> ModelContext<'a> {
         lookback_amount: model.lookback.amount,
         lookback_unit: model.lookback.unit.name(),
         window_column: model.event_time.as_deref().unwrap_or(&model.load_time),
+        window_column_type: if model.event_time.is_some() { "event_time_type" } else { "load_time_type" },
         event_time: model.event_time.as_deref().unwrap_or(""),
         batch_size: model.batch_size.as_deref().unwrap_or("day"),
         unique_key: jinja_list(&model.unique_key),
         unique_key_text,
-        tie_breaker: model.tie_breaker.as_deref().map(jinja_list),
+        tie_breaker: model.tie_breaker.as_deref().map(jinja_list).unwrap_or_else(|| "none".to_string()),
         tie_breaker_text,
     }
 }

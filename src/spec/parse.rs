@@ -154,13 +154,16 @@ pub fn parse(source: SpecSource<'_>, choice: &DialectChoice) -> Result<SpecFile,
     }
     let raw: RawSpec = serde_saphyr::from_str_with_options(text, parser_options()).map_err(|e| Error::from(yaml_diagnostic(file, text, &e)))?;
 
-    let mut v = Validator { file, text, diags: Vec::new() };
+    let mut v = Validator { file, text, diags: Vec::new(), reserved: (&[], "") };
 
     if raw.version.value != 1 {
         v.err(&raw.version, "version", format!("unsupported spec version {}", raw.version.value), Some("this dbt-incr reads `version: 1`"));
     }
 
     let dialect = v.dialect(raw.dialect.as_ref(), choice);
+    if let Some(d) = dialect {
+        v.reserved = (d.reserved, d.name);
+    }
 
     let defaults = raw.defaults.unwrap_or_default();
     if let Some(n) = &defaults.name {

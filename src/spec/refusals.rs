@@ -6,7 +6,7 @@ use serde_saphyr::Spanned;
 use super::model::Lookback;
 use super::names::escape;
 use super::validate::Validator;
-use crate::dialect::{Dialect, Strategy};
+use crate::dialect::{Dialect, Microbatch, Strategy};
 
 impl Validator<'_> {
     /// Picks the strategy and refuses every combination that would break the promise.
@@ -23,7 +23,7 @@ impl Validator<'_> {
         event_time: Option<&str>,
         begin: Option<&str>,
         partition_by: Option<&str>,
-        columns: Option<&Vec<String>>,
+        has_columns: bool,
     ) -> Option<Strategy> {
         let refuse = |this: &mut Self, message: String, hint: &str| {
             match given {
@@ -74,6 +74,11 @@ impl Validator<'_> {
                 "append never replaces an earlier version of a key, so corrections and re-read rows would be duplicated".to_string(),
                 "use merge or delete+insert with this unique_key, or drop unique_key for an append-only fact table",
             ),
+            Strategy::Append if dialect.append_by_position && !has_columns => refuse(
+                self,
+                format!("append on {} inserts by column position and ignores on_schema_change, so without `columns` a source column added or reordered would fail every run or shift values into the wrong columns", dialect.name),
+                "list the columns under `columns`",
+            ),
             Strategy::Append if !lookback.is_zero() => refuse(
                 self,
                 format!("append with a lookback of {lookback} appends the re-read window again on every run"),
@@ -86,18 +91,38 @@ impl Validator<'_> {
                 if begin.is_none() {
                     return refuse(self, "microbatch needs `begin`, the first event date dbt builds from".to_string(), "set `begin: 2024-01-01` (the earliest event date)");
                 }
-                if dialect.name == "bigquery" && partition_by.is_none() {
-                    return refuse(self, "microbatch on bigquery needs `partition_by`".to_string(), "set `partition_by` to the event_time column");
+                match dialect.microbatch {
+                    Microbatch::Refused(why) => {
+                        return refuse(self, format!("microbatch is refused on {}: {why}", dialect.name), "use merge or delete+insert: their load-time window also catches late rows");
+                    }
+                    Microbatch::ReplaceWindow if !unique_key.is_empty() => {
+                        return refuse(
+                            self,
+                            format!(
+                                "microbatch on {} replaces each batch's event-time window and ignores the unique_key, so a key whose event_time changes between versions would be kept in two batches: the table would hold the key twice",
+                                dialect.name
+                            ),
+                            "use delete+insert or merge with this unique_key (one row per key whatever event_time does), or drop unique_key if every row is an immutable fact",
+                        );
+                    }
+                    Microbatch::MergeOnKey if unique_key.is_empty() => {
+                        return refuse(self, format!("microbatch on {} merges each batch on the unique key and needs one", dialect.name), "set `unique_key`");
+                    }
+                    _ => {}
                 }
-                if dialect.name == "postgres" && unique_key.is_empty() {
-                    return refuse(self, "microbatch on postgres runs as a merge and needs a unique_key".to_string(), "set `unique_key`");
-                }
-                if columns.is_none() {
-                    return refuse(
-                        self,
-                        "microbatch needs `columns`: inside a batch dbt renders the input as a filtered subquery whose columns cannot be read ahead".to_string(),
-                        "list the columns to keep under `columns`",
-                    );
+                if dialect.name == "bigquery" {
+                    let event_time = event_time.expect("checked above");
+                    match partition_by {
+                        None => return refuse(self, "microbatch on bigquery needs `partition_by`: dbt-bigquery overwrites the partitions each batch writes".to_string(), &format!("set `partition_by: {event_time}`")),
+                        Some(p) if !p.eq_ignore_ascii_case(event_time) => {
+                            return refuse(
+                                self,
+                                format!("microbatch on bigquery overwrites every partition a batch writes, so `partition_by` must be the event_time `{event_time}`: partitions of `{p}` hold rows of other batches, which each batch would erase"),
+                                &format!("set `partition_by: {event_time}`"),
+                            );
+                        }
+                        Some(_) => {}
+                    }
                 }
                 Some(strategy)
             }

@@ -15,6 +15,8 @@ pub(super) struct Validator<'a> {
     pub(super) file: &'a Path,
     pub(super) text: &'a str,
     pub(super) diags: Vec<Diagnostic>,
+    /// The chosen dialect's own reserved words (names are checked against them too) and its name.
+    pub(super) reserved: (&'static [&'static str], &'static str),
 }
 
 impl Validator<'_> {
@@ -104,7 +106,12 @@ impl Validator<'_> {
 
         let name = match &raw.name {
             Some(n) => {
-                self.identifier(n, &k("name"), "model name");
+                if self.identifier(n, &k("name"), "model name")
+                    && let Some(max) = dialect.max_model_name
+                    && n.value.len() > max
+                {
+                    self.err(n, &k("name"), format!("model name `{}` is {} characters; {} allows {max} (its temporary tables add a suffix to the name)", escape(&n.value), n.value.len(), dialect.name), Some("choose a shorter name"));
+                }
                 n.value.clone()
             }
             None => {
@@ -236,7 +243,7 @@ impl Validator<'_> {
             }
         }
 
-        let strategy = self.strategy(pick!(incremental_strategy), &k("incremental_strategy"), at, dialect, &name, &unique_key, lookback, event_time.as_deref(), begin.as_deref(), partition_by.as_deref(), columns.as_ref());
+        let strategy = self.strategy(pick!(incremental_strategy), &k("incremental_strategy"), at, dialect, &name, &unique_key, lookback, event_time.as_deref(), begin.as_deref(), partition_by.as_deref(), columns.is_some());
 
         if self.diags.len() > before {
             return None;
@@ -268,13 +275,23 @@ impl Validator<'_> {
 impl Validator<'_> {
     /// Checks a plain SQL identifier; returns whether it is valid.
     pub(super) fn identifier(&mut self, s: &Spanned<String>, key: &str, what: &str) -> bool {
-        match identifier_problem(&s.value) {
+        match self.name_problem(&s.value) {
             None => true,
             Some(problem) => {
-                self.err(s, key, format!("invalid {what} `{}`: {problem}", escape(&s.value)), Some(identifier_hint(problem, what)));
+                self.err(s, key, format!("invalid {what} `{}`: {problem}", escape(&s.value)), Some(identifier_hint(&problem, what)));
                 false
             }
         }
+    }
+
+    /// Why `name` cannot be a bare name in this spec's SQL: not a plain identifier, or reserved
+    /// on most warehouses or on this spec's dialect.
+    fn name_problem(&self, name: &str) -> Option<String> {
+        if let Some(problem) = identifier_problem(name) {
+            return Some(problem.to_string());
+        }
+        let (reserved, dialect) = self.reserved;
+        reserved.iter().any(|w| w.eq_ignore_ascii_case(name)).then(|| format!("it is a reserved word on {dialect}"))
     }
 
     pub(super) fn identifiers(&mut self, s: &Spanned<OneOrMany>, key: &str, what: &str) -> Vec<String> {
@@ -284,8 +301,8 @@ impl Validator<'_> {
         }
         let mut out: Vec<String> = Vec::new();
         for v in values {
-            if let Some(problem) = identifier_problem(&v) {
-                self.err(s, key, format!("invalid {what} `{}`: {problem}", escape(&v)), Some(identifier_hint(problem, what)));
+            if let Some(problem) = self.name_problem(&v) {
+                self.err(s, key, format!("invalid {what} `{}`: {problem}", escape(&v)), Some(identifier_hint(&problem, what)));
             } else if let Some(first) = out.iter().find(|o| o.eq_ignore_ascii_case(&v)) {
                 let message = if *first == v { format!("`{v}` is listed twice") } else { format!("`{v}` is listed twice (as `{first}` too; unquoted SQL names ignore case)") };
                 self.err(s, key, message, Some("remove the repeated entry"));

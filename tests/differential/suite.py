@@ -160,7 +160,7 @@ def parse_logical(text: str, logical: str | None):
 
 
 def sort_key(row: tuple) -> tuple:
-    return tuple((0, "", "") if v is None else (1, type(v).__name__, repr(v)) for v in row)
+    return tuple((0, "", 0) if v is None else (1, type(v).__name__, v if isinstance(v, (int, float)) else repr(v)) for v in row)
 
 
 @dataclass
@@ -541,7 +541,9 @@ class Spark(Engine):
         log4j = workdir / "log4j2.properties"
         log4j.write_text("rootLogger.level = error\nrootLogger.appenderRef.stderr.ref = console\n"
                          "appender.console.type = Console\nappender.console.name = console\nappender.console.target = SYSTEM_ERR\n"
-                         "appender.console.layout.type = PatternLayout\nappender.console.layout.pattern = %d{HH:mm:ss} %p %c{1}: %m%n\n")
+                         "appender.console.layout.type = PatternLayout\nappender.console.layout.pattern = %d{HH:mm:ss} %p %c{1}: %m%n\n"
+                         # the shell logger at the root's level: no "Setting default log level" banner
+                         "logger.repl.name = org.apache.spark.api.python.PythonGatewayServer\nlogger.repl.level = error\n")
         java_opts = f"-Duser.timezone=UTC -Dlog4j2.configurationFile=file:{log4j}"
         self.spark = (
             SparkSession.builder.master("local[2]").appName("dbt-incr-differential")
@@ -769,6 +771,8 @@ def judge(case: Case, model: dict, branch: str, engine: str) -> Cell:
             if why:
                 problems.append(f"differs from {REFERENCE}: {why}\n    {engine}:\n{o.rows.show(ref.rows)}\n"
                                 f"    {REFERENCE}:\n{ref.rows.show(o.rows)}")
+        elif ref is None and engine != REFERENCE and expected is None:
+            problems.append(f"nothing to compare with: {REFERENCE} did not run this case and it gives no expected rows")
         elif ref is not None and expected is None and not problems:
             problems.append(f"no reference: {REFERENCE} has no rows ({ref.error or ref.refused}) and the case gives no expected rows")
     xf = expect_fail_entry(case, model["name"], branch, engine)

@@ -1,0 +1,33 @@
+{#- The model's input: how to read it, and what the warehouse's catalog says about it. `columns`
+    are the objects adapter.get_columns_in_relation returns; they are empty in a dbt unit test,
+    where the input is a fixture CTE, and then nothing here is known or checked. -#}
+
+{#- The input relation, to read `from`. Under --empty dbt renders it as a subquery, which
+    dbt-sqlserver leaves without an alias (T-SQL requires one: dbt-sqlserver issue #595); such a
+    subquery gets one here. Other renderings are used as they are. -#}
+{% macro dbt_incr_input(relation) -%}
+    {%- set text = relation | string | trim -%}
+    {{ text }}{% if text[-1:] == ')' %} as dbt_incr_input{% endif %}
+{%- endmacro %}
+
+{#- The data type of `column`, lower-cased, or '' when unknown. BigQuery reports an ARRAY by its
+    element type with mode REPEATED (dbt-bigquery BigQueryColumn), so that one reads `array<…>`. -#}
+{% macro dbt_incr_type_of(column, columns) -%}
+    {%- for c in columns if c.name | lower == column | lower -%}
+        {%- if loop.first -%}
+            {%- if c.mode is defined and c.mode == 'REPEATED' -%}array<{{ c.dtype | lower }}>{%- else -%}{{ c.dtype | lower }}{%- endif -%}
+        {%- endif -%}
+    {%- endfor -%}
+{%- endmacro %}
+
+{#- Stops the run when the input has no column `column`, or when it is neither a date nor a
+    timestamp: the incremental window and backfill bounds are date arithmetic on it, and on a
+    text or integer column every incremental run would fail after the first build. -#}
+{% macro dbt_incr_check_time_column(model_name, role, column, dtype, columns) -%}
+    {%- set names = columns | map(attribute='name') | map('lower') | list -%}
+    {%- if names | length > 0 and column | lower not in names -%}
+        {{ exceptions.raise_compiler_error("dbt_incr: " ~ model_name ~ ": the input has no column `" ~ column ~ "` (the model's " ~ role ~ "); its columns: " ~ (columns | map(attribute='name') | join(', '))) }}
+    {%- elif dtype and 'time' not in dtype and 'date' not in dtype -%}
+        {{ exceptions.raise_compiler_error("dbt_incr: " ~ model_name ~ ": " ~ role ~ " `" ~ column ~ "` is " ~ dtype ~ ", not a date or timestamp; cast it to a timestamp in a staging model") }}
+    {%- endif -%}
+{%- endmacro %}
