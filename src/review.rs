@@ -219,6 +219,8 @@ fn setting_notes(model: &Model, old: &BTreeMap<String, String>, new: &BTreeMap<S
             "dialect" => (format!("the model is now written for {} instead of {}.", shown(after, "?"), shown(before, "?")), Action::None),
             "partition_by" => (rebuild("BigQuery cannot change the partitioning of an existing table in place."), Action::FullRefresh),
             "cluster_by" => ("applies to data written from the next run; a --full-refresh re-clusters the existing rows (optional).".into(), Action::None),
+            "order_by" => (rebuild("a ClickHouse table's sorting key is fixed when it is created."), Action::FullRefresh),
+            "file_format" | "table_type" => (rebuild(&format!("the table is stored as {} instead of {}; an existing table keeps its format until it is rebuilt, and merging into the old one may fail.", shown(after, "the default"), shown(before, "the default"))), Action::FullRefresh),
             "begin" => ("microbatch `begin`: where a full refresh starts; takes effect at the next --full-refresh.".into(), Action::None),
             "batch_size" => ("microbatch runs and backfills now replace batches of a different size; the rows in the table are unaffected.".into(), Action::None),
             "tags" => ("selection only (`dbt run -s tag:…`); no effect on data.".into(), Action::None),

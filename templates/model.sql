@@ -18,6 +18,7 @@
 {%- set backfill_start = var('backfill_start', none) %}
 {%- set backfill_end = var('backfill_end', none) %}
 {{- dbt_incr_check_backfill_vars(backfill_start, backfill_end) }}
+{{- dbt_incr_check_strategy('[[ name ]]', '[[ strategy ]]', incremental) }}
 {%- set input = [[ from ]] %}
 {#- The input's columns and types, from the warehouse's catalog (through the plain relation:
     dbt may render the input as a filtered subquery). None in a dbt unit test, whose input is a

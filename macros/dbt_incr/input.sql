@@ -31,3 +31,22 @@
         {{ exceptions.raise_compiler_error("dbt_incr: " ~ model_name ~ ": " ~ role ~ " `" ~ column ~ "` is " ~ dtype ~ ", not a date or timestamp; cast it to a timestamp in a staging model") }}
     {%- endif -%}
 {%- endmacro %}
+
+{#- Stops a run the adapter would execute wrongly with this model's strategy. Nothing to check on
+    most adapters. -#}
+{% macro dbt_incr_check_strategy(model_name, strategy, incremental) -%}
+    {{ adapter.dispatch('dbt_incr_check_strategy')(model_name, strategy, incremental) }}
+{%- endmacro %}
+
+{% macro default__dbt_incr_check_strategy(model_name, strategy, incremental) -%}
+{%- endmacro %}
+
+{#- Databricks below DBR 17.1 (no `insert into … replace on`) runs delete+insert as a DELETE and an
+    INSERT that both read a temporary view of the model: the model is evaluated again after the
+    DELETE, its watermark and guard now see a smaller target, and rows come back twice
+    (dbt-databricks strategies.sql, delete_insert_legacy_sql; docs/dialects/databricks.md). -#}
+{% macro databricks__dbt_incr_check_strategy(model_name, strategy, incremental) -%}
+    {%- if execute and incremental and strategy == 'delete+insert' and not adapter.has_dbr_capability('replace_on') -%}
+        {{ exceptions.raise_compiler_error("dbt_incr: " ~ model_name ~ ": delete+insert on this Databricks runtime (below DBR 17.1) deletes, then inserts from a view that re-reads the target, so rows would be written twice; use incremental_strategy: merge, or DBR 17.1+ / a SQL warehouse") }}
+    {%- endif -%}
+{%- endmacro %}

@@ -149,7 +149,9 @@ pub fn settings(model: &Model) -> Vec<(&'static str, String)> {
     }
     out.push(("on_schema_change", model.on_schema_change.clone()));
     let optional = [
-        ("partition_by", model.partition_by.clone()),
+        ("partition_by", model.partition_by.as_ref().map(|p| p.describe())),
+        ("order_by", (!model.order_by.is_empty()).then(|| list(&model.order_by))),
+        (model.dialect.table_format.as_ref().map_or("table_format", |f| f.key), model.table_format.clone()),
         ("cluster_by", (!model.cluster_by.is_empty()).then(|| list(&model.cluster_by))),
         ("begin", model.begin.clone()),
         ("batch_size", model.batch_size.clone()),

@@ -32,6 +32,8 @@ struct ModelContext<'a> {
     /// The model's resolved settings, one line, read back by `dbt-incr plan` (src/review.rs).
     settings: String,
     config: Vec<ConfigEntry>,
+    /// The strategy in dbt's spelling for the adapter.
+    strategy: &'static str,
     microbatch: bool,
     /// Whether rows are deduplicated on a unique key (false for append-only facts).
     dedup: bool,
@@ -112,9 +114,11 @@ fn config_entries(model: &Model) -> Vec<ConfigEntry> {
         config.push(ConfigEntry { key: "unique_key", value: jinja_list(&model.unique_key) });
     }
     config.push(ConfigEntry { key: "on_schema_change", value: jinja_str(&model.on_schema_change) });
-    if model.strategy == Strategy::Merge {
-        for (key, value) in dialect.merge_config {
-            config.push(ConfigEntry { key, value: jinja_str(value) });
+    if let Some(format) = &dialect.table_format {
+        let updates = matches!(model.strategy, Strategy::Merge | Strategy::DeleteInsert);
+        let default = if updates { format.default_merge } else { format.default_other };
+        if let Some(value) = model.table_format.as_deref().or(default) {
+            config.push(ConfigEntry { key: format.key, value: jinja_str(value) });
         }
     }
     if model.strategy == Strategy::Microbatch {
@@ -125,14 +129,25 @@ fn config_entries(model: &Model) -> Vec<ConfigEntry> {
         config.push(ConfigEntry { key: "batch_size", value: jinja_str(batch_size) });
         config.push(ConfigEntry { key: "lookback", value: microbatch_lookback(model.lookback.amount, model.lookback.unit, batch_size).to_string() });
     }
-    if let Some(column) = &model.partition_by {
-        // Only BigQuery takes partition_by from a spec: partitions of a TIMESTAMP column, by day,
-        // or by the batch size for microbatch (dbt-bigquery requires granularity = batch_size).
-        let granularity = if model.strategy == Strategy::Microbatch { model.batch_size.as_deref().unwrap_or("day") } else { "day" };
-        config.push(ConfigEntry { key: "partition_by", value: format!("{{'field': '{column}', 'data_type': 'timestamp', 'granularity': '{granularity}'}}") });
+    if let Some(p) = &model.partition_by {
+        // Only BigQuery takes partition_by from a spec. A microbatch model's partitions are its
+        // batches (dbt-bigquery requires granularity = batch_size).
+        let batch = (model.strategy == Strategy::Microbatch).then(|| model.batch_size.as_deref().unwrap_or("day"));
+        let granularity = p.granularity.as_deref().or(batch).unwrap_or("day");
+        config.push(ConfigEntry { key: "partition_by", value: format!("{{'field': '{}', 'data_type': '{}', 'granularity': '{granularity}'}}", p.field, p.data_type) });
     }
-    if !model.cluster_by.is_empty() {
-        config.push(ConfigEntry { key: "cluster_by", value: jinja_list(&model.cluster_by) });
+    if let Some(key) = dialect.cluster_config
+        && !model.cluster_by.is_empty()
+    {
+        config.push(ConfigEntry { key, value: jinja_list(&model.cluster_by) });
+    }
+    if dialect.order_by {
+        // A MergeTree sorted by the unique key: dbt-clickhouse's default (tuple()) leaves the
+        // delete and the guard's join to scan the whole table.
+        let order_by = if model.order_by.is_empty() { &model.unique_key } else { &model.order_by };
+        if !order_by.is_empty() {
+            config.push(ConfigEntry { key: "order_by", value: jinja_list(order_by) });
+        }
     }
     if !model.tags.is_empty() {
         config.push(ConfigEntry { key: "tags", value: jinja_list(&model.tags) });
@@ -176,6 +191,7 @@ fn model_context<'a>(model: &'a Model, spec_path: &'a str) -> ModelContext<'a> {
         name: &model.name,
         settings: header::settings_line(model),
         config: config_entries(model),
+        strategy: model.dialect.adapter_strategy(model.strategy).expect("validated against the dialect"),
         microbatch: model.strategy == Strategy::Microbatch,
         dedup: !model.unique_key.is_empty(),
         columns: model.columns.as_deref().map(jinja_list),

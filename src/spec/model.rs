@@ -31,6 +31,9 @@ pub const MODEL_KEYS: &[&str] = &[
     "tags",
     "partition_by",
     "cluster_by",
+    "order_by",
+    "file_format",
+    "table_type",
     "begin",
     "batch_size",
 ];
@@ -102,6 +105,27 @@ impl std::fmt::Display for Lookback {
     }
 }
 
+/// BigQuery partitioning, in dbt-bigquery's own terms.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PartitionBy {
+    pub field: String,
+    /// `timestamp`, `datetime` or `date`.
+    pub data_type: String,
+    /// `hour`, `day`, `month` or `year`; `None`: day, or the batch size of a microbatch model.
+    pub granularity: Option<String>,
+}
+
+impl PartitionBy {
+    /// As the settings line shows it: the field, then the type and granularity when not default.
+    pub fn describe(&self) -> String {
+        match (self.data_type.as_str(), &self.granularity) {
+            ("timestamp", None) => self.field.clone(),
+            (ty, None) => format!("{} ({ty})", self.field),
+            (ty, Some(g)) => format!("{} ({ty}, {g})", self.field),
+        }
+    }
+}
+
 /// One incremental model, validated against its dialect: everything here can be generated and
 /// keeps the "incremental equals full refresh" promise.
 #[derive(Debug, Clone)]
@@ -122,8 +146,14 @@ pub struct Model {
     pub path: Vec<String>,
     pub on_schema_change: String,
     pub tags: Vec<String>,
-    pub partition_by: Option<String>,
+    pub partition_by: Option<PartitionBy>,
+    /// Written in the adapter's clustering config (`cluster_by`, or `liquid_clustered_by` on Databricks).
     pub cluster_by: Vec<String>,
+    /// ClickHouse's MergeTree sorting key; empty for the default (the unique key).
+    pub order_by: Vec<String>,
+    /// The table format (`file_format` on Spark/Databricks, `table_type` on Athena) the spec
+    /// names; `None` for the dialect's default.
+    pub table_format: Option<String>,
     pub begin: Option<String>,
     pub batch_size: Option<String>,
     /// The dialect this model was validated for.

@@ -56,13 +56,37 @@ pub(super) struct RawModel {
     #[serde(default, deserialize_with = "present")]
     pub(super) tags: Option<Spanned<OneOrMany>>,
     #[serde(default, deserialize_with = "present")]
-    pub(super) partition_by: Option<Spanned<String>>,
+    pub(super) partition_by: Option<Spanned<RawPartitionBy>>,
     #[serde(default, deserialize_with = "present")]
     pub(super) cluster_by: Option<Spanned<OneOrMany>>,
+    #[serde(default, deserialize_with = "present")]
+    pub(super) order_by: Option<Spanned<OneOrMany>>,
+    #[serde(default, deserialize_with = "present")]
+    pub(super) file_format: Option<Spanned<String>>,
+    #[serde(default, deserialize_with = "present")]
+    pub(super) table_type: Option<Spanned<String>>,
     #[serde(default, deserialize_with = "present")]
     pub(super) begin: Option<Spanned<String>>,
     #[serde(default, deserialize_with = "present")]
     pub(super) batch_size: Option<Spanned<String>>,
+}
+
+/// `partition_by: column` or dbt-bigquery's mapping `{field, data_type, granularity}`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub(super) enum RawPartitionBy {
+    Field(String),
+    Config(RawPartitionConfig),
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawPartitionConfig {
+    pub(super) field: String,
+    #[serde(default)]
+    pub(super) data_type: Option<String>,
+    #[serde(default)]
+    pub(super) granularity: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -24,6 +24,7 @@ impl Validator<'_> {
         begin: Option<&str>,
         partition_by: Option<&str>,
         has_columns: bool,
+        table_format: Option<&str>,
     ) -> Option<Strategy> {
         let refuse = |this: &mut Self, message: String, hint: &str| {
             match given {
@@ -57,6 +58,16 @@ impl Validator<'_> {
         if dialect.adapter_strategy(strategy).is_none() {
             let supported: Vec<&str> = dialect.strategies.iter().map(|(s, _)| s.name()).collect();
             return refuse(self, format!("{} does not support incremental_strategy `{strategy}`", dialect.name), &format!("{} supports: {}", dialect.name, supported.join(", ")));
+        }
+        if matches!(strategy, Strategy::Merge | Strategy::DeleteInsert)
+            && let (Some(format), Some(value)) = (&dialect.table_format, table_format)
+            && !format.merge_values.contains(&value)
+        {
+            return refuse(
+                self,
+                format!("{strategy} on {} needs a table that can update rows, and `{}: {value}` cannot", dialect.name, format.key),
+                &format!("set `{}` to one of: {}", format.key, format.merge_values.join(", ")),
+            );
         }
         match strategy {
             Strategy::InsertOverwrite => refuse(

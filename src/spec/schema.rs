@@ -73,8 +73,26 @@ pub fn schema() -> Value {
         ],
         "description": "dbt config: tags."
     }));
-    add("partition_by", json!({ "$ref": "#/$defs/identifier", "description": "Timestamp column to partition by day (bigquery only). dbt config: partition_by." }));
-    add("cluster_by", json!({ "$ref": "#/$defs/names", "description": "Column(s) to cluster by (where the adapter has it). dbt config: cluster_by." }));
+    add("partition_by", json!({
+        "oneOf": [
+            { "$ref": "#/$defs/identifier" },
+            {
+                "type": "object",
+                "additionalProperties": false,
+                "required": ["field"],
+                "properties": {
+                    "field": { "$ref": "#/$defs/identifier" },
+                    "data_type": { "enum": ["timestamp", "datetime", "date"], "default": "timestamp" },
+                    "granularity": { "enum": ["hour", "day", "month", "year"] }
+                }
+            }
+        ],
+        "description": "BigQuery only: the date or time column to partition by (a TIMESTAMP by day), or dbt-bigquery's mapping. A microbatch model's granularity is its batch_size. dbt config: partition_by."
+    }));
+    add("cluster_by", json!({ "$ref": "#/$defs/names", "description": "Column(s) to cluster by (snowflake, bigquery; liquid clustering on databricks). dbt config: cluster_by, or liquid_clustered_by on databricks." }));
+    add("order_by", json!({ "$ref": "#/$defs/names", "description": "ClickHouse only: the MergeTree sorting key [default: the unique key]. dbt config: order_by." }));
+    add("file_format", json!({ "enum": ["delta", "iceberg", "hudi", "parquet", "orc"], "description": "Spark and Databricks: the table format (merge and delete+insert need delta, iceberg or hudi) [spark default: delta for merge, parquet otherwise]. dbt config: file_format." }));
+    add("table_type", json!({ "enum": ["hive", "iceberg"], "description": "Athena: the table type (merge needs iceberg) [default: iceberg for merge]. dbt config: table_type." }));
     add("begin", json!({
         "type": "string",
         "pattern": r"^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$",

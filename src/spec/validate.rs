@@ -5,9 +5,9 @@ use std::path::Path;
 
 use serde_saphyr::Spanned;
 
-use super::model::{DEFAULT_LOOKBACK, Lookback, MAX_LOOKBACK_AMOUNT, Model, Relation, TimeUnit};
+use super::model::{DEFAULT_LOOKBACK, Lookback, MAX_LOOKBACK_AMOUNT, Model, PartitionBy, Relation, TimeUnit};
 use super::names::{escape, identifier_hint, identifier_problem, is_iso_date, parse_relation};
-use super::parse::{DialectChoice, OneOrMany, RawModel};
+use super::parse::{DialectChoice, OneOrMany, RawModel, RawPartitionBy};
 use crate::dialect::{Dialect, Strategy};
 use crate::error::Diagnostic;
 
@@ -198,21 +198,24 @@ impl Validator<'_> {
                 tags
             })
             .unwrap_or_default();
-        let partition_by = pick!(partition_by).map(|p| {
-            self.identifier(p, &k("partition_by"), "column name");
-            if !dialect.partition_by {
-                self.err(p, &k("partition_by"), format!("`partition_by` is not supported on {}", dialect.name), Some("drop it; this adapter has no partition config dbt-incr can set"));
-            }
-            p.value.clone()
-        });
+        let partition_by = pick!(partition_by).and_then(|p| self.partition_by(p, &k("partition_by"), dialect));
         let cluster_by = pick!(cluster_by)
             .map(|c| {
-                if !dialect.cluster_by {
+                if dialect.cluster_config.is_none() {
                     self.err(c, &k("cluster_by"), format!("`cluster_by` is not supported on {}", dialect.name), Some("drop it; this adapter has no clustering config dbt-incr can set"));
                 }
                 self.identifiers(c, &k("cluster_by"), "column name")
             })
             .unwrap_or_default();
+        let order_by = pick!(order_by)
+            .map(|o| {
+                if !dialect.order_by {
+                    self.err(o, &k("order_by"), format!("`order_by` is not supported on {}", dialect.name), Some("drop it: only ClickHouse tables take a sorting key"));
+                }
+                self.identifiers(o, &k("order_by"), "column name")
+            })
+            .unwrap_or_default();
+        let table_format = self.table_format(pick!(file_format), pick!(table_type), &k, dialect);
         let begin = pick!(begin).map(|b| {
             if !is_iso_date(&b.value) {
                 self.err(b, &k("begin"), format!("`begin` must be a date like 2024-01-01, got `{}`", escape(&b.value)), Some("write a real calendar date as YYYY-MM-DD: the first event date dbt builds from"));
@@ -243,8 +246,15 @@ impl Validator<'_> {
             }
         }
 
-        let strategy = self.strategy(pick!(incremental_strategy), &k("incremental_strategy"), at, dialect, &name, &unique_key, lookback, event_time.as_deref(), begin.as_deref(), partition_by.as_deref(), columns.is_some());
+        let strategy = self.strategy(pick!(incremental_strategy), &k("incremental_strategy"), at, dialect, &name, &unique_key, lookback, event_time.as_deref(), begin.as_deref(), partition_by.as_ref().map(|p| p.field.as_str()), columns.is_some(), table_format.as_deref());
 
+        if strategy == Some(Strategy::Microbatch)
+            && let (Some(p), Some(g)) = (&partition_by, partition_by.as_ref().and_then(|p| p.granularity.as_deref()))
+            && g != batch_size.as_deref().unwrap_or("day")
+        {
+            let spanned = pick!(partition_by).expect("partition_by present");
+            self.err(spanned, &k("partition_by"), format!("partitions of `{}` by {g} do not match the batch_size {}: dbt-bigquery requires a microbatch model's partition granularity to equal its batch_size", p.field, batch_size.as_deref().unwrap_or("day")), Some("drop `granularity` (it follows batch_size), or change batch_size"));
+        }
         if self.diags.len() > before {
             return None;
         }
@@ -263,6 +273,8 @@ impl Validator<'_> {
             tags,
             partition_by,
             cluster_by,
+            order_by,
+            table_format,
             begin,
             batch_size,
             dialect,
@@ -387,5 +399,61 @@ impl Validator<'_> {
             return Vec::new();
         }
         parts.into_iter().map(str::to_string).collect()
+    }
+
+    /// `partition_by: column` (a TIMESTAMP, by day) or dbt-bigquery's mapping.
+    pub(super) fn partition_by(&mut self, p: &Spanned<RawPartitionBy>, key: &str, dialect: &'static Dialect) -> Option<PartitionBy> {
+        if !dialect.partition_by {
+            self.err(p, key, format!("`partition_by` is not supported on {}", dialect.name), Some("drop it; this adapter has no partition config dbt-incr can set"));
+            return None;
+        }
+        let (field, data_type, granularity) = match &p.value {
+            RawPartitionBy::Field(f) => (f.clone(), None, None),
+            RawPartitionBy::Config(c) => (c.field.clone(), c.data_type.clone(), c.granularity.clone()),
+        };
+        let mut ok = true;
+        if let Some(problem) = self.name_problem(&field) {
+            self.err(p, &format!("{key}.field"), format!("invalid partition column `{}`: {problem}", escape(&field)), Some("name the date or time column to partition by"));
+            ok = false;
+        }
+        const TYPES: [&str; 3] = ["timestamp", "datetime", "date"];
+        let data_type = data_type.unwrap_or_else(|| "timestamp".to_string()).to_ascii_lowercase();
+        if !TYPES.contains(&data_type.as_str()) {
+            let d = self.diag(p, &format!("{key}.data_type"), format!("unknown partition data_type `{}`", escape(&data_type))).one_of(&data_type, &TYPES);
+            self.diags.push(d);
+            ok = false;
+        }
+        if let Some(g) = &granularity {
+            let valid: &[&str] = if data_type == "date" { &["day", "month", "year"] } else { &["hour", "day", "month", "year"] };
+            if !valid.contains(&g.as_str()) {
+                let d = self.diag(p, &format!("{key}.granularity"), format!("granularity `{}` is not valid for a {data_type} partition", escape(g))).one_of(g, valid);
+                self.diags.push(d);
+                ok = false;
+            }
+        }
+        ok.then_some(PartitionBy { field, data_type, granularity })
+    }
+
+    /// The table format (`file_format` or `table_type`, whichever the dialect takes).
+    pub(super) fn table_format(&mut self, file_format: Option<&Spanned<String>>, table_type: Option<&Spanned<String>>, k: &dyn Fn(&str) -> String, dialect: &'static Dialect) -> Option<String> {
+        let mut chosen = None;
+        for (spec_key, given) in [("file_format", file_format), ("table_type", table_type)] {
+            let Some(given) = given else { continue };
+            let Some(format) = dialect.table_format.as_ref().filter(|f| f.key == spec_key) else {
+                let hint = match &dialect.table_format {
+                    Some(f) => format!("{} takes `{}` instead", dialect.name, f.key),
+                    None => "drop it: this adapter has no table format to choose".to_string(),
+                };
+                self.err(given, &k(spec_key), format!("`{spec_key}` is not a config of {}", dialect.name), Some(&hint));
+                continue;
+            };
+            if !format.values.contains(&given.value.as_str()) {
+                let d = self.diag(given, &k(spec_key), format!("unknown {spec_key} `{}` for {}", escape(&given.value), dialect.name)).one_of(&given.value, format.values);
+                self.diags.push(d);
+                continue;
+            }
+            chosen = Some(given.value.clone());
+        }
+        chosen
     }
 }

@@ -118,12 +118,13 @@ const STRING_KEYS: &[&str] = &[
     "incremental_strategy",
     "path",
     "on_schema_change",
-    "partition_by",
     "begin",
+    "file_format",
+    "table_type",
     "batch_size",
 ];
 /// Keys whose value is a string or a list of strings.
-const LIST_OR_STRING_KEYS: &[&str] = &["unique_key", "tie_breaker", "tags", "cluster_by"];
+const LIST_OR_STRING_KEYS: &[&str] = &["unique_key", "tie_breaker", "tags", "cluster_by", "order_by"];
 
 /// What the value at `path` must be, in words; `None` for a path that is not in the format.
 fn expected_shape(path: &str) -> Option<&'static str> {
@@ -135,7 +136,7 @@ fn expected_shape(path: &str) -> Option<&'static str> {
     if let Some((base, _index)) = last.split_once('[') {
         return match (parent, base) {
             (None, "models") => Some("a mapping of model keys (`name:`, `from:`, …)"),
-            (Some(_), "columns" | "unique_key" | "tie_breaker" | "cluster_by") if in_model => Some("a column name"),
+            (Some(_), "columns" | "unique_key" | "tie_breaker" | "cluster_by" | "order_by") if in_model => Some("a column name"),
             (Some(_), "tags") if in_model => Some("a tag (a string)"),
             _ => None,
         };
@@ -146,6 +147,7 @@ fn expected_shape(path: &str) -> Option<&'static str> {
         (None, "models") => Some("a list of models (`- name: …` entries)"),
         (None, "defaults") => Some("a mapping of model keys"),
         (Some(_), "columns") if in_model => Some("a list of column names"),
+        (Some(_), "partition_by") if in_model => Some("a column name or a mapping `{field, data_type, granularity}`"),
         (Some(_), k) if in_model && STRING_KEYS.contains(&k) => Some("a string"),
         (Some(_), k) if in_model && LIST_OR_STRING_KEYS.contains(&k) => Some("a name or a list of names"),
         _ => None,
@@ -163,12 +165,13 @@ fn shape_hint(path: &str) -> &'static str {
         "defaults" => "`defaults:` holds model keys, e.g. `lookback: 3 days`, indented below it",
         "columns" if last.contains('[') => "each column is a plain name: `columns: [id, amount, loaded_at]`",
         "columns" => "write `columns: [id, amount, loaded_at]`",
-        "unique_key" | "tie_breaker" | "cluster_by" | "tags" if last.contains('[') => "list plain names: `[a, b]`",
-        "unique_key" | "tie_breaker" | "cluster_by" | "tags" => "write one name (`unique_key: id`) or a list of plain names (`unique_key: [id, day]`); quote a value YAML reads as a number or true/false",
+        "unique_key" | "tie_breaker" | "cluster_by" | "order_by" | "tags" if last.contains('[') => "list plain names: `[a, b]`",
+        "unique_key" | "tie_breaker" | "cluster_by" | "order_by" | "tags" => "write one name (`unique_key: id`) or a list of plain names (`unique_key: [id, day]`); quote a value YAML reads as a number or true/false",
         "name" => "write the model's name: `name: fct_events`",
         "from" => "write `from: ref('model')` or `from: source('source', 'table')`",
         "lookback" => "write `lookback: 3 days` (minutes, hours or days)",
         "begin" => "write `begin: 2024-01-01`",
+        "partition_by" => "write `partition_by: event_at`, or `partition_by: {field: event_at, data_type: datetime, granularity: month}`",
         "dialect" => "write a dialect name, e.g. `dialect: snowflake` (see `dbt-incr dialects`)",
         _ => "see docs/spec.md for what this key takes",
     }

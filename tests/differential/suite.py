@@ -232,10 +232,13 @@ class Case:
     spec: list[dict]
     tables: dict[str, Table]  # fq -> table, sources and targets, in creation order
     types: dict[str, dict[str, str]]  # engine -> {schema.table.column: physical type}
-    dialects: list[str]
+    dialects: dict[str, list[str]]  # model -> engines it runs on
     branches: list[str]
     expect_fail: list[dict]
     expected: dict[tuple[str, str], Path] = field(default_factory=dict)
+
+    def runs(self, model: str, engine: str) -> bool:
+        return engine in self.dialects[model]
 
     def source(self, model: dict) -> Table:
         s, t = parse_relation(model["from"])
@@ -301,9 +304,18 @@ def load_case(d: Path) -> Case:
             tables[fq] = Table(MOCK_SCHEMA, fq.split(".")[1], {}, f)  # a target: types below
         else:
             raise SystemExit(f"{f}: table {fq} is not declared under tables:")
+    # dialects: a list for every model, or {model: [engines]} (models not named: all engines).
+    dialects = raw.get("dialects") or list(ENGINES)
+    names = [m["name"] for m in raw["spec"]]
+    per_model = {n: list(dialects.get(n, ENGINES)) for n in names} if isinstance(dialects, dict) else {n: list(dialects) for n in names}
+    if isinstance(dialects, dict) and set(dialects) - set(names):
+        raise SystemExit(f"{d}/case.yml: dialects names models not in the spec: {sorted(set(dialects) - set(names))}")
+    for n, engines in per_model.items():
+        if set(engines) - set(ENGINES):
+            raise SystemExit(f"{d}/case.yml: dialects of {n}: unknown engines {sorted(set(engines) - set(ENGINES))}")
     case = Case(
         name=d.name, dir=d, description=raw["description"], proves=raw["proves"], spec=raw["spec"], tables=tables,
-        types=raw.get("types") or {}, dialects=raw.get("dialects") or list(ENGINES),
+        types=raw.get("types") or {}, dialects=per_model,
         branches=raw.get("branches") or list(BRANCHES), expect_fail=raw.get("expect_fail") or [],
     )
     for m in case.spec:
@@ -320,7 +332,6 @@ def load_case(d: Path) -> Case:
                 if ty is None:
                     raise SystemExit(f"{t.csv}: column {c} is not a column of {src.fq}; declare {fq} under tables:")
                 t.columns[c] = ty
-    names = {m["name"] for m in case.spec}
     exp = d / "expected"
     for f in sorted(exp.glob("*.csv")) if exp.is_dir() else []:
         model, _, branch = f.name[: -len(".csv")].partition(".")
@@ -621,14 +632,16 @@ class Compiled:
 NOTES: list[str] = []
 
 
-def write_project(case: Case, workdir: Path) -> Path:
-    project = workdir / "projects" / case.name
+def write_project(case: Case, model: dict, workdir: Path) -> Path:
+    """A dbt project whose spec holds this one model (so another model's refusal on a dialect
+    cannot fail its compile)."""
+    project = workdir / "projects" / case.name / model["name"]
     (project / "models").mkdir(parents=True, exist_ok=True)
     (project / "macros").mkdir(exist_ok=True)
     (project / "dbt_project.yml").write_text(yaml.safe_dump({
         "name": "dbt_incr_differential", "version": "1.0.0", "profile": "dbt_incr_differential",
         "model-paths": ["models"], "macro-paths": ["macros"]}, sort_keys=False))
-    (project / "incremental.yml").write_text(yaml.safe_dump({"version": 1, "models": case.spec}, sort_keys=False))
+    (project / "incremental.yml").write_text(yaml.safe_dump({"version": 1, "models": [model]}, sort_keys=False))
     return project
 
 
@@ -677,7 +690,7 @@ OUTCOMES: dict[tuple[str, str, str, str], Outcome] = {}  # (case, model, branch,
 TIMES: Counter = Counter()
 
 
-def run_case(engine: Engine, case: Case, project: Path, workdir: Path) -> None:
+def run_case(engine: Engine, case: Case, projects: dict[str, Path], workdir: Path) -> None:
     e = engine.name
     setup_error = None
     try:
@@ -697,6 +710,8 @@ def run_case(engine: Engine, case: Case, project: Path, workdir: Path) -> None:
     except Exception as ex:  # noqa: BLE001 - any engine error is a result
         setup_error = f"setup failed: {first_lines(str(ex))}"
     for m in case.spec:
+        if not case.runs(m["name"], e):
+            continue
         src = case.source(m)
         columns = None
         if setup_error is None:
@@ -709,7 +724,7 @@ def run_case(engine: Engine, case: Case, project: Path, workdir: Path) -> None:
             if setup_error is not None:
                 OUTCOMES[key] = Outcome(error=setup_error)
                 continue
-            c = compile_branch(project, m["name"], e, branch, columns)
+            c = compile_branch(projects[m["name"]], m["name"], e, branch, columns)
             if c.refused is not None or c.error is not None:
                 OUTCOMES[key] = Outcome(refused=c.refused, error=c.error)
                 continue
@@ -813,7 +828,7 @@ def main() -> int:
         spark = Spark()
         spark.start_async(workdir)  # the JVM starts while the other engines run
 
-    projects = {c.name: write_project(c, workdir) for c in cases}
+    projects = {c.name: {m["name"]: write_project(c, m, workdir) for m in c.spec} for c in cases}
     try:
         for name in engines:
             engine = spark if name == "spark" else make_engine(name)
@@ -822,8 +837,8 @@ def main() -> int:
                 engine.start(workdir)
             except Exception as ex:  # noqa: BLE001 - every cell of the engine fails with this
                 for c in cases:
-                    if name in c.dialects:
-                        for m in c.spec:
+                    for m in c.spec:
+                        if c.runs(m["name"], name):
                             for b in c.branches:
                                 OUTCOMES[(c.name, m["name"], b, name)] = Outcome(error=f"{name} did not start: {first_lines(str(ex))}")
                 log(f"  {name}: did not start: {first_lines(str(ex))}")
@@ -831,7 +846,7 @@ def main() -> int:
             started = time.monotonic() - t0
             t1 = time.monotonic()
             for c in cases:
-                if name in c.dialects:
+                if any(c.runs(m["name"], name) for m in c.spec):
                     run_case(engine, c, projects[c.name], workdir)
             TIMES[name] = time.monotonic() - t1
             extra = f" (+{spark.startup:.1f}s JVM start in the background, {started:.1f}s waited for it)" if name == "spark" else ""
@@ -851,7 +866,7 @@ def main() -> int:
             for b in c.branches:
                 cells = []
                 for e in engines:
-                    cell = judge(c, m, b, e) if e in c.dialects else Cell("-")
+                    cell = judge(c, m, b, e) if c.runs(m["name"], e) else Cell("-")
                     cells.append(cell.status)
                     if cell.status in ("pass", "refused", "xfail"):
                         passed += 1
