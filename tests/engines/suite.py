@@ -1,4 +1,4 @@
-"""Real-engine suite: generated models under real dbt, on DuckDB and PostgreSQL.
+"""Real-engine suite: generated models under real dbt, on one engine per process.
 
 Promise under test: after every phase of loads and `dbt run`s, the incremental table of a generated
 model holds exactly the rows (as a multiset) a `--full-refresh` build of the same model holds, and
@@ -10,7 +10,9 @@ append and SQL to run. All scenarios advance together, phase by phase, so each p
 dbt invocations in total (load, incremental run(s), full refresh, check), all in this one Python
 process through dbtRunner.
 
-Run through tests/engines/run (starts and stops PostgreSQL). Options: --engine, --scenario, --keep.
+Run through tests/engines/run, which runs this once per engine (each in its engine's venv) and
+then tests/engines/report.py over the results. Options: --engine (required), --scenario, --keep,
+--results FILE. Each engine is a module of tests/engines/engines/.
 """
 
 from __future__ import annotations
@@ -33,22 +35,14 @@ import yaml
 from dbt.cli.main import dbtRunner
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+import engines  # noqa: E402
 ROOT = HERE.parent.parent
 FIXTURES = HERE / "fixtures"
 PROJECT_ASSETS = HERE / "project"
 BIN = Path(os.environ.get("DBT_INCR_BIN", ROOT / "target" / "release" / "dbt-incr"))
 
-ENGINES = ["duckdb", "postgres"]
-# Strategies each engine accepts for generated models (append only for models without a key).
-ENGINE_STRATEGIES = {
-    "duckdb": ["delete+insert", "merge", "append", "microbatch"],
-    "postgres": ["delete+insert", "merge", "append", "microbatch"],
-}
 ABBR = {"delete+insert": "di", "merge": "mg", "append": "ap", "microbatch": "mb"}
-# microbatch keeps a unique key unique only where the adapter merges a batch on the key
-# (postgres); where it replaces the batch's event window (duckdb) dbt-incr refuses it with a
-# key (tests/fixtures/errors/microbatch_key_replaces_window.yml), and runs it on key-less facts.
-MICROBATCH_KEYED = {"duckdb": False, "postgres": True}
 # Every fixture event_time lies in this range; microbatch runs are given it explicitly.
 MB_START, MB_END = "2024-01-01", "2024-01-08"
 INC, FULL, RAW = "inc", "fr", "raw"
@@ -109,13 +103,7 @@ def load_scenarios(only: list[str] | None) -> list[Scenario]:
     return out
 
 
-def sql_literal(value: str, sql_type: str) -> str:
-    if value == "":
-        return f"cast(null as {sql_type})"
-    return "cast('" + value.replace("'", "''") + f"' as {sql_type})"
-
-
-def csv_insert(table: str, columns: dict[str, str], path: Path) -> str | None:
+def csv_insert(engine, table: str, columns: dict[str, str], path: Path) -> str | None:
     with path.open(newline="") as f:
         rows = list(csv.DictReader(f))
     if not rows:
@@ -124,7 +112,7 @@ def csv_insert(table: str, columns: dict[str, str], path: Path) -> str | None:
     unknown = [n for n in names if n not in columns]
     if unknown:
         raise SystemExit(f"{path}: columns {unknown} are not declared for table {table}")
-    values = ",\n".join("(" + ", ".join(sql_literal(r[n], columns[n]) for n in names) + ")" for r in rows)
+    values = ",\n".join("(" + ", ".join(engine.literal(r[n], columns[n]) for n in names) + ")" for r in rows)
     return f"insert into {table} ({', '.join(names)}) values\n{values}"
 
 
@@ -197,16 +185,8 @@ class Dbt:
         return {r["name"]: r for r in json.loads(found[-1][len("DBT_INCR_CHECK "):])}
 
 
-def profiles(engine: str, workdir: Path, name: str, inc_schema: str = INC, full_schema: str = FULL) -> str:
-    outputs = {}
-    for target, schema in ((INC, inc_schema), (FULL, full_schema)):
-        if engine == "duckdb":
-            outputs[target] = {"type": "duckdb", "path": str(workdir / f"{name}.duckdb"), "schema": schema, "threads": 1}
-        else:
-            outputs[target] = {
-                "type": "postgres", "host": "127.0.0.1", "port": int(os.environ.get("PGPORT", "54329")),
-                "user": "postgres", "password": "", "dbname": "postgres", "schema": schema, "threads": 1,
-            }
+def profiles(engine, workdir: Path, name: str, inc_schema: str = INC, full_schema: str = FULL) -> str:
+    outputs = {target: engine.output(workdir, name, schema) for target, schema in ((INC, inc_schema), (FULL, full_schema))}
     return yaml.safe_dump({name: {"target": INC, "outputs": outputs}}, sort_keys=False)
 
 
@@ -291,8 +271,9 @@ def judge(c: Cell, phase: int, opts: dict, engine: str, strategy: str, run: tupl
 # The scenario suite on one engine
 
 
-def run_engine(engine: str, scenarios: list[Scenario], workdir: Path, log) -> None:
-    project = workdir / f"engines_{engine}"
+def run_engine(name: str, scenarios: list[Scenario], workdir: Path, log) -> None:
+    engine = engines.load(name)
+    project = workdir / f"engines_{name}"
     (project / "models").mkdir(parents=True)
     shutil.copytree(PROJECT_ASSETS / "macros", project / "macros")
     (project / "dbt_project.yml").write_text(yaml.safe_dump({
@@ -300,6 +281,7 @@ def run_engine(engine: str, scenarios: list[Scenario], workdir: Path, log) -> No
         "model-paths": ["models"], "macro-paths": ["macros"], "flags": {"send_anonymous_usage_stats": False},
     }, sort_keys=False))
     (project / "profiles.yml").write_text(profiles(engine, workdir, "dbt_incr_engines"))
+    engine_name = name
 
     # Spec: one model per scenario x strategy the engine accepts.
     spec_models = []
@@ -307,7 +289,7 @@ def run_engine(engine: str, scenarios: list[Scenario], workdir: Path, log) -> No
     for s in scenarios:
         strategies = [
             st for st in s.strategies
-            if st in ENGINE_STRATEGIES[engine] and (st != "microbatch" or bool(s.key) == MICROBATCH_KEYED[engine])
+            if st in engine.STRATEGIES and (st != "microbatch" or bool(s.key) == engine.MICROBATCH_KEYED)
         ]
         plans.append((s, strategies))
         for st in strategies:
@@ -321,7 +303,7 @@ def run_engine(engine: str, scenarios: list[Scenario], workdir: Path, log) -> No
         for f in s.models_sql:
             (project / "models" / s.name).mkdir(parents=True, exist_ok=True)
             shutil.copy(s.dir / f, project / "models" / s.name / f)
-    (project / "incremental.yml").write_text(yaml.safe_dump({"version": 1, "dialect": engine, "models": spec_models}, sort_keys=False))
+    (project / "incremental.yml").write_text(yaml.safe_dump({"version": 1, "dialect": engine.DIALECT, "models": spec_models}, sort_keys=False))
     (project / "models" / "sources.yml").write_text(yaml.safe_dump({"version": 2, "sources": [{
         "name": "raw", "schema": RAW,
         "tables": [{"name": f"{s.name}__{t}"} for s in scenarios for t in s.tables],
@@ -329,10 +311,10 @@ def run_engine(engine: str, scenarios: list[Scenario], workdir: Path, log) -> No
     generate(project)
 
     dbt = Dbt(project)
-    setup = [f"drop schema if exists {x} cascade" for x in (INC, FULL, RAW)] + [f"create schema {RAW}"]
+    setup = engine.reset_sql([RAW, INC, FULL])
     for s in scenarios:
         for t, cols in s.tables.items():
-            setup.append(f"create table {RAW}.{s.name}__{t} ({', '.join(f'{c} {ty}' for c, ty in cols.items())})")
+            setup.append(engine.create_table_sql(f"{RAW}.{s.name}__{t}", cols))
     dbt.exec(setup)
 
     for phase in range(1, max(len(s.phases) for s in scenarios) + 1):
@@ -343,12 +325,12 @@ def run_engine(engine: str, scenarios: list[Scenario], workdir: Path, log) -> No
         for s, sts in active:
             opts = s.phases[phase - 1]
             if opts.get("empty_target"):
-                statements += [f"delete from {INC}.{s.model_name(st)}" for st in sts]
+                statements += [engine.delete_all_sql(f"{INC}.{s.model_name(st)}") for st in sts]
             d = s.phase_dir(phase)
             for f in sorted(d.iterdir()) if d.is_dir() else []:
                 if f.suffix == ".csv":
                     table = f.name.split(".")[0]
-                    stmt = csv_insert(f"{RAW}.{s.name}__{table}", s.tables[table], f)
+                    stmt = csv_insert(engine, f"{RAW}.{s.name}__{table}", s.tables[table], f)
                     if stmt:
                         statements.append(stmt)
                 elif f.suffix == ".sql":
@@ -381,9 +363,9 @@ def run_engine(engine: str, scenarios: list[Scenario], workdir: Path, log) -> No
         for s, sts in active:
             for st in sts:
                 m = s.model_name(st)
-                judge(cell(s.name, engine, st), phase, s.phases[phase - 1], engine, st, runs.get(m, ("error", "not run")), full.get(m, ("error", "not run")), checks.get(m))
-        log(f"  {engine} phase {phase}: {len(active)} scenarios, {sum(len(x) for _, x in active)} models, {time.monotonic() - t0:.1f}s")
-    log(f"  {engine}: {dbt.invocations} dbt invocations")
+                judge(cell(s.name, engine_name, st), phase, s.phases[phase - 1], engine_name, st, runs.get(m, ("error", "not run")), full.get(m, ("error", "not run")), checks.get(m))
+        log(f"  {engine_name} phase {phase}: {len(active)} scenarios, {sum(len(x) for _, x in active)} models, {time.monotonic() - t0:.1f}s")
+    log(f"  {engine_name}: {dbt.invocations} dbt invocations")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -393,7 +375,7 @@ def run_engine(engine: str, scenarios: list[Scenario], workdir: Path, log) -> No
 def run_shop(workdir: Path, log) -> None:
     """examples/shop, copied: generate, seed, build; then new seed rows and an in-place fix
     followed by a backfill, each checked against a full refresh."""
-    engine = "duckdb"
+    engine = engines.load("duckdb")
     fixture = FIXTURES / "shop"
     spec = yaml.safe_load((fixture / "scenario.yml").read_text())
     project = workdir / "shop"
@@ -430,7 +412,7 @@ def run_shop(workdir: Path, log) -> None:
         full = dbt.run(names, FULL, None, ["--full-refresh"])
         checks = dbt.check([(n, k) for n, k, _ in models])
         for n, _, st in models:
-            judge(cell("shop example", engine, st), phase, opts, engine, st, runs[n], full[n], checks.get(n))
+            judge(cell("shop example", "duckdb", st), phase, opts, "duckdb", st, runs[n], full[n], checks.get(n))
         log(f"  shop phase {phase}: {opts.get('note', '')}")
 
 
@@ -439,11 +421,13 @@ def run_shop(workdir: Path, log) -> None:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--engine", action="append", choices=ENGINES, help="only this engine (repeatable)")
+    ap.add_argument("--engine", required=True, choices=engines.ALL, help="the engine this process runs")
     ap.add_argument("--scenario", action="append", help="only this scenario (repeatable; 'shop' for the example)")
     ap.add_argument("--keep", action="store_true", help="keep the work directory")
+    ap.add_argument("--results", type=Path, help="write the results here as JSON (for report.py)")
     args = ap.parse_args()
-    engines = args.engine or ENGINES
+    name = args.engine
+    engine = engines.load(name)
     started = time.monotonic()
     os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
     os.environ.setdefault("DO_NOT_TRACK", "1")
@@ -458,19 +442,19 @@ def main() -> int:
         return 2
     only = [s for s in (args.scenario or []) if s != "shop"] or None
     scenarios = load_scenarios(only) if (not args.scenario or only) else []
-    workdir = Path(tempfile.mkdtemp(prefix="dbt-incr-engines-"))
-    log(f"work directory: {workdir}")
+    workdir = Path(tempfile.mkdtemp(prefix=f"dbt-incr-engines-{name}-"))
+    log(f"{name}: work directory {workdir}")
     crashed = []
     try:
-        for engine in engines:
-            if scenarios:
-                t0 = time.monotonic()
-                try:
-                    run_engine(engine, scenarios, workdir, log)
-                except Exception as e:  # noqa: BLE001 - reported as a failure of the engine
-                    crashed.append(f"{engine}: {type(e).__name__}: {e}")
-                log(f"{engine}: {time.monotonic() - t0:.1f}s")
-        if "duckdb" in engines and (not args.scenario or "shop" in args.scenario):
+        t0 = time.monotonic()
+        engine.start(workdir)
+        log(f"{name}: started in {time.monotonic() - t0:.1f}s")
+        if scenarios:
+            try:
+                run_engine(name, scenarios, workdir, log)
+            except Exception as e:  # noqa: BLE001 - reported as a failure of the engine
+                crashed.append(f"{name}: {type(e).__name__}: {e}")
+        if name == "duckdb" and (not args.scenario or "shop" in args.scenario):
             t0 = time.monotonic()
             try:
                 run_shop(workdir, log)
@@ -478,47 +462,24 @@ def main() -> int:
                 crashed.append(f"shop: {type(e).__name__}: {e}")
             log(f"shop example: {time.monotonic() - t0:.1f}s")
     finally:
+        engine.stop()
         if not args.keep and not crashed and all(c.ok for c in RESULTS.values()):
             shutil.rmtree(workdir, ignore_errors=True)
         else:
             log(f"kept work directory: {workdir}")
-
-    # Table: scenario x strategy rows, one column per engine.
-    rows = sorted({(sc, st) for sc, _, st in RESULTS}, key=lambda r: (r[0] == "shop example", r[0], list(ABBR).index(r[1])))
-    width = max([len(f"{sc} / {st}") for sc, st in rows] + [20])
-    print()
-    print(f"{'scenario / strategy':<{width}}  " + "  ".join(f"{e:<14}" for e in engines))
-    print("-" * (width + 16 * len(engines)))
-    for sc, st in rows:
-        cells = []
-        for e in engines:
-            c = RESULTS.get((sc, e, st))
-            if c is None:
-                cells.append(f"{'-':<14}")
-            else:
-                controls = sum(1 for n in c.notes if "as expected" in n)
-                text = ("pass" if c.ok else "FAIL") + f" {c.phases}ph" + (f" {controls}xf" if controls else "")
-                cells.append(f"{text:<14}")
-        print(f"{sc + ' / ' + st:<{width}}  " + "  ".join(cells))
-    print("(Nph: phases checked; Nxf: expected failures seen - negative controls, missing-var errors, known limitations)")
-
-    notes = [(k, n) for k, c in sorted(RESULTS.items()) for n in c.notes]
-    if notes:
-        print("\nexpected failures:")
-        for (sc, e, st), n in notes:
-            print(f"  {sc} / {e} / {st}: {n}")
-    failed_cells = [(k, c) for k, c in sorted(RESULTS.items()) if not c.ok]
-    if failed_cells or crashed:
-        print("\nfailures:")
-        for (sc, e, st), c in failed_cells:
-            for f in c.failures:
-                print(f"  {sc} / {e} / {st}: {f}")
-        for c in crashed:
-            print(f"  CRASH {c}")
-    passed = sum(1 for c in RESULTS.values() if c.ok)
-    failed = len(failed_cells) + len(crashed)
-    print(f"\nwall time {time.monotonic() - started:.1f}s")
-    print(f"{passed} passed, {failed} failed")
+    seconds = time.monotonic() - started
+    log(f"{name}: {seconds:.1f}s")
+    results = {
+        "engine": name, "proof": engine.PROOF, "seconds": round(seconds, 1), "crashed": crashed,
+        "cells": [
+            {"scenario": sc, "engine": e, "strategy": st, "phases": c.phases, "failures": c.failures, "notes": c.notes}
+            for (sc, e, st), c in sorted(RESULTS.items())
+        ],
+    }
+    if args.results:
+        args.results.parent.mkdir(parents=True, exist_ok=True)
+        args.results.write_text(json.dumps(results, indent=1))
+    failed = sum(1 for c in RESULTS.values() if not c.ok) + len(crashed)
     return 0 if failed == 0 else 1
 
 

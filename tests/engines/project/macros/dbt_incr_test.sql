@@ -10,9 +10,11 @@
 {% endmacro %}
 
 {#- For each model: is the incremental table (target schema) the same multiset of rows as the
-    full-refresh build of the same model (schema `full_refresh_schema`)? EXCEPT ALL both ways on
-    every column (plain EXCEPT would hide duplicate rows), plus unique and not-null on the key.
-    Reports one JSON line, read back by tests/engines/suite.py through a dbtRunner callback. -#}
+    full-refresh build of the same model (schema `full_refresh_schema`)? Every row of both tables
+    is counted per distinct value of all columns (GROUP BY treats NULLs as equal everywhere, and
+    counting keeps duplicate rows apart, which plain EXCEPT would hide; not every warehouse has
+    EXCEPT ALL), plus unique and not-null on the key. Reports one JSON line, read back by
+    tests/engines/suite.py through a dbtRunner callback. -#}
 {% macro dbt_incr_test_check(models, full_refresh_schema) %}
     {%- set out = [] %}
     {%- for m in models %}
@@ -31,8 +33,8 @@
 select
     (select count(*) from {{ inc }}) as incremental_rows,
     (select count(*) from {{ full }}) as full_refresh_rows,
-    (select count(*) from (select {{ cols }} from {{ inc }} except all select {{ cols }} from {{ full }}) as d) as only_incremental,
-    (select count(*) from (select {{ cols }} from {{ full }} except all select {{ cols }} from {{ inc }}) as d) as only_full_refresh,
+    coalesce(sum(case when n_inc > n_full then n_inc - n_full else 0 end), 0) as only_incremental,
+    coalesce(sum(case when n_full > n_inc then n_full - n_inc else 0 end), 0) as only_full_refresh,
     {%- if key %}
     (select count(*) from (select {{ key | join(', ') }} from {{ inc }} group by {{ key | join(', ') }} having count(*) > 1) as d) as duplicate_keys,
     (select count(*) from {{ inc }} where {% for k in key %}{{ k }} is null{{ ' or ' if not loop.last }}{% endfor %}) as null_keys
@@ -40,6 +42,15 @@ select
     0 as duplicate_keys,
     0 as null_keys
     {%- endif %}
+from (
+    select {{ cols }}, sum(from_inc) as n_inc, sum(1 - from_inc) as n_full
+    from (
+        select {{ cols }}, 1 as from_inc from {{ inc }}
+        union all
+        select {{ cols }}, 0 as from_inc from {{ full }}
+    ) as both_tables
+    group by {{ cols }}
+) as counted
             {%- endset %}
             {%- set row = run_query(query).rows[0] %}
             {%- do out.append({
