@@ -61,6 +61,36 @@ pub struct TableFormat {
     pub default_other: Option<&'static str>,
 }
 
+/// How far the promise is proven on a dialect, strongest first (`dbt-incr dialects` shows it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Proof {
+    /// Generated models run under the real dbt adapter on the real engine, phase after phase,
+    /// incremental compared with a full refresh (tests/engines), and the compiled SQL of every
+    /// branch runs on the engine (tests/differential).
+    EndToEnd,
+    /// Generated models run under the real dbt adapter against an emulator of the warehouse
+    /// (tests/engines): the adapter's materialization and our SQL run together; the warehouse's
+    /// own semantics are not proven.
+    Emulated,
+    /// The compiled SQL of every branch runs on the real engine and its rows equal DuckDB's
+    /// (tests/differential); the adapter's materialization is reviewed, not run.
+    Executed,
+    /// The adapter's materialization macros were read and the generated SQL checked against
+    /// them and the warehouse's documentation (docs/dialects/<name>.md); nothing runs here.
+    Reviewed,
+}
+
+impl Proof {
+    pub fn describe(self) -> &'static str {
+        match self {
+            Proof::EndToEnd => "real adapter end to end",
+            Proof::Emulated => "real adapter on an emulator",
+            Proof::Executed => "compiled SQL executed on the engine",
+            Proof::Reviewed => "reviewed against adapter source",
+        }
+    }
+}
+
 /// How an adapter's microbatch replaces a batch, which decides whether a unique key stays unique.
 /// Read in each adapter's `get_incremental_microbatch_sql` (docs/dialects/<name>.md).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -118,6 +148,8 @@ pub struct Dialect {
     pub append_by_position: bool,
     /// Longest model name the adapter's temporary relations leave room for, if limited.
     pub max_model_name: Option<usize>,
+    /// How the promise is proven here.
+    pub proof: Proof,
     /// One line on what to know about this warehouse.
     pub note: &'static str,
 }
@@ -146,6 +178,7 @@ pub static DIALECTS: &[Dialect] = &[
         reserved: &[],
         append_by_position: false,
         max_model_name: None,
+        proof: Proof::Reviewed,
         note: "merge needs an Iceberg table (table_type: iceberg, the default for merge); Hive tables append",
     },
     Dialect {
@@ -166,7 +199,8 @@ pub static DIALECTS: &[Dialect] = &[
         reserved: &["assert_rows_modified", "at", "contains", "current", "define", "enum", "escape", "extract", "following", "groups", "hash", "if", "ignore", "lookup", "merge", "new", "no", "nulls", "of", "preceding", "proto", "recursive", "respect", "treat", "unbounded", "within"],
         append_by_position: false,
         max_model_name: None,
-        note: "watermark inlined as a literal so partition pruning still works; load_time must be TIMESTAMP",
+        proof: Proof::Reviewed,
+        note: "watermark inlined as a constant of the load_time's type (TIMESTAMP, DATETIME or DATE) so partitions are pruned",
     },
     Dialect {
         name: "clickhouse",
@@ -186,6 +220,7 @@ pub static DIALECTS: &[Dialect] = &[
         reserved: &[],
         append_by_position: true,
         max_model_name: None,
+        proof: Proof::Executed,
         note: "delete+insert is dbt-clickhouse's delete_insert (lightweight deletes); order_by defaults to the unique key",
     },
     Dialect {
@@ -206,6 +241,7 @@ pub static DIALECTS: &[Dialect] = &[
         reserved: &[],
         append_by_position: false,
         max_model_name: None,
+        proof: Proof::Reviewed,
         note: "delete+insert needs DBR 17.1+ or a SQL warehouse (checked at run time); cluster_by is liquid clustering",
     },
     Dialect {
@@ -226,6 +262,7 @@ pub static DIALECTS: &[Dialect] = &[
         reserved: &[],
         append_by_position: false,
         max_model_name: None,
+        proof: Proof::EndToEnd,
         note: "merge and microbatch need DuckDB >= 1.4; delete+insert commits far faster than merge",
     },
     Dialect {
@@ -246,6 +283,7 @@ pub static DIALECTS: &[Dialect] = &[
         reserved: &[],
         append_by_position: false,
         max_model_name: None,
+        proof: Proof::EndToEnd,
         note: "merge and microbatch (a merge per batch) need PostgreSQL >= 15",
     },
     Dialect {
@@ -266,6 +304,7 @@ pub static DIALECTS: &[Dialect] = &[
         reserved: &["aes128", "aes256", "allowoverwrite", "authorization", "az64", "backup", "binary", "blanksasnull", "bytedict", "bzip2", "credentials", "current_user_id", "deferrable", "deflate", "defrag", "delta", "delta32k", "disable", "do", "emptyasnull", "enable", "encode", "encrypt", "encryption", "explicit", "freeze", "globaldict256", "globaldict64k", "gzip", "identity", "ignore", "initially", "isnull", "language", "localtime", "localtimestamp", "lun", "luns", "lzo", "lzop", "mostly16", "mostly32", "mostly8", "new", "notnull", "nulls", "off", "offline", "oid", "old", "only", "open", "overlaps", "parallel", "percent", "permissions", "placing", "raw", "readratio", "recover", "rejectlog", "resort", "respect", "restore", "similar", "snapshot", "sysdate", "system", "tag", "tdes", "text255", "text32k", "timestamp", "truncatecolumns", "verbose", "wallet", "without"],
         append_by_position: false,
         max_model_name: None,
+        proof: Proof::Reviewed,
         note: "qualify exists since 2023",
     },
     Dialect {
@@ -286,6 +325,7 @@ pub static DIALECTS: &[Dialect] = &[
         reserved: &[],
         append_by_position: false,
         max_model_name: None,
+        proof: Proof::Reviewed,
         note: "insert_overwrite replaces the whole table here",
     },
     Dialect {
@@ -306,6 +346,7 @@ pub static DIALECTS: &[Dialect] = &[
         reserved: &[],
         append_by_position: false,
         max_model_name: None,
+        proof: Proof::Executed,
         note: "merge needs a Delta, Iceberg or Hudi table (file_format; delta by default, parquet for append)",
     },
     Dialect {
@@ -326,6 +367,7 @@ pub static DIALECTS: &[Dialect] = &[
         reserved: &["add", "authorization", "backup", "begin", "break", "browse", "bulk", "cascade", "checkpoint", "close", "clustered", "coalesce", "commit", "compute", "contains", "containstable", "continue", "convert", "current", "cursor", "database", "dbcc", "deallocate", "declare", "deny", "disk", "distributed", "double", "dump", "errlvl", "escape", "exec", "execute", "exit", "external", "file", "fillfactor", "freetext", "freetexttable", "function", "goto", "holdlock", "identity", "identity_insert", "identitycol", "if", "index", "key", "kill", "lineno", "load", "merge", "national", "nocheck", "nonclustered", "nullif", "of", "off", "offsets", "open", "opendatasource", "openquery", "openrowset", "openxml", "option", "percent", "plan", "precision", "print", "proc", "procedure", "public", "raiserror", "read", "readtext", "reconfigure", "replication", "restore", "restrict", "return", "revert", "revoke", "rollback", "rowcount", "rowguidcol", "rule", "save", "schema", "securityaudit", "semantickeyphrasetable", "semanticsimilaritydetailstable", "semanticsimilaritytable", "setuser", "shutdown", "statistics", "system_user", "textsize", "tran", "transaction", "trigger", "truncate", "try_convert", "tsequal", "updatetext", "use", "varying", "waitfor", "while", "within", "writetext"],
         append_by_position: false,
         max_model_name: Some(95),
+        proof: Proof::Reviewed,
         note: "not Microsoft Fabric: dbt-fabric's adapter type is fabric and dispatches to no sqlserver__ macro",
     },
     Dialect {
@@ -346,6 +388,7 @@ pub static DIALECTS: &[Dialect] = &[
         reserved: &[],
         append_by_position: false,
         max_model_name: None,
+        proof: Proof::Reviewed,
         note: "merge and delete+insert depend on the connector (Iceberg, Delta Lake, Hive ACID)",
     },
 ];

@@ -317,3 +317,30 @@ fn no_columns_found_at_run_time_is_a_compile_error() {
         }
     }
 }
+
+/// What `dbt-incr dialects` says about how a dialect is proven holds: an end-to-end dialect is an
+/// engine of the real-engine suite that runs in CI, an emulated one an engine of that suite, an
+/// executed one an engine of the differential suite; every dialect has its written review.
+#[test]
+fn every_dialect_is_proven_as_it_says() {
+    use dbt_incr::dialect::Proof;
+    let read = |p: &str| std::fs::read_to_string(root().join(p)).unwrap_or_else(|e| panic!("{p}: {e}"));
+    let list = |text: &str, marker: &str| -> Vec<String> {
+        let line = text.lines().find(|l| l.starts_with(marker)).unwrap_or_else(|| panic!("no `{marker}` line"));
+        line[line.find('[').unwrap() + 1..line.rfind(']').unwrap()].split(',').map(|s| s.trim().trim_matches('"').to_string()).filter(|s| !s.is_empty()).collect()
+    };
+    let engines = list(&read("tests/engines/engines/__init__.py"), "ALL = [");
+    let differential = list(&read("tests/differential/suite.py"), "ENGINES = [");
+    for d in DIALECTS {
+        assert!(root().join(format!("docs/dialects/{}.md", d.name)).is_file(), "docs/dialects/{}.md: every dialect has its written review", d.name);
+        let in_engines = engines.contains(&d.name.to_string());
+        let ci = in_engines && read(&format!("tests/engines/engines/{}.py", d.name)).contains("\nCI = True");
+        let executed = differential.contains(&d.name.to_string());
+        match d.proof {
+            Proof::EndToEnd => assert!(ci && executed, "{}: end to end needs a CI engine in tests/engines and the differential suite", d.name),
+            Proof::Emulated => assert!(in_engines, "{}: emulated needs an engine module in tests/engines", d.name),
+            Proof::Executed => assert!(executed, "{}: executed needs the differential suite", d.name),
+            Proof::Reviewed => {}
+        }
+    }
+}

@@ -5,7 +5,6 @@ use std::path::PathBuf;
 use crate::compile::{self, Branch, Mock};
 use crate::error::{Diagnostic, Error};
 use crate::plan::{self, Request};
-use crate::spec::identifier_problem;
 
 #[derive(Debug, Clone, clap::Args)]
 pub struct Args {
@@ -21,10 +20,11 @@ pub struct Args {
     /// Which branch of the model to compile [default: all three].
     #[arg(long, value_enum)]
     pub branch: Option<Branch>,
-    /// The columns of the model's input, as `name` or `name:type`, comma-separated, for models
-    /// that read them at run time [default: the spec's `columns`, else stand-ins, said so].
-    #[arg(long, value_name = "COLS", value_delimiter = ',')]
-    pub columns: Vec<String>,
+    /// The columns of the model's input as the warehouse's catalog reports them, `name` or
+    /// `name:type`, comma-separated (commas inside a type's brackets are kept: `amount:decimal(18,4)`)
+    /// [default: the spec's `columns`, else stand-ins, said so].
+    #[arg(long, value_name = "COLS")]
+    pub columns: Option<String>,
 }
 
 pub fn run(args: Args) -> Result<(), Error> {
@@ -37,16 +37,8 @@ pub fn run(args: Args) -> Result<(), Error> {
         return Err(d.into());
     };
     let mut mock = Mock::default();
-    if !args.columns.is_empty() {
-        let mut columns = Vec::new();
-        for entry in &args.columns {
-            let (name, dtype) = entry.split_once(':').unwrap_or((entry.as_str(), ""));
-            if let Some(problem) = identifier_problem(name.trim()) {
-                return Err(Diagnostic::new(format!("--columns: `{}` is not a column name: {problem}", name.trim())).hint("write `--columns id,amount:numeric,loaded_at:timestamp`").into());
-            }
-            columns.push((name.trim().to_string(), dtype.trim().to_string()));
-        }
-        mock.source_columns = Some(columns);
+    if let Some(list) = &args.columns {
+        mock.source_columns = Some(parse_columns(list)?);
     }
     let branches = args.branch.map(|b| vec![b]).unwrap_or_else(|| Branch::ALL.to_vec());
     for (i, b) in branches.iter().enumerate() {
@@ -63,4 +55,50 @@ pub fn run(args: Args) -> Result<(), Error> {
         print!("{}", compiled.sql);
     }
     Ok(())
+}
+
+/// `name[:type],…` with commas inside `()`, `<>` or `[]` of a type kept. A name is what the
+/// catalog reports, so it may be a reserved word or hold spaces (generated SQL quotes it); it may
+/// not be empty, hold a control character or a quote.
+fn parse_columns(list: &str) -> Result<Vec<(String, String)>, Error> {
+    let mut entries = Vec::new();
+    let (mut depth, mut current) = (0i32, String::new());
+    for c in list.chars() {
+        match c {
+            '(' | '<' | '[' => depth += 1,
+            ')' | '>' | ']' => depth -= 1,
+            ',' if depth == 0 => {
+                entries.push(std::mem::take(&mut current));
+                continue;
+            }
+            _ => {}
+        }
+        current.push(c);
+    }
+    entries.push(current);
+    entries
+        .iter()
+        .map(|entry| {
+            let (name, dtype) = entry.split_once(':').unwrap_or((entry.as_str(), ""));
+            let name = name.trim();
+            if name.is_empty() || name.chars().any(|c| c.is_control() || matches!(c, '"' | '`' | '\'' )) {
+                return Err(Diagnostic::new(format!("--columns: `{name}` is not a column name")).hint("write `--columns id,amount:decimal(18,4),loaded_at:timestamp`").into());
+            }
+            Ok((name.to_string(), dtype.trim().to_string()))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_columns;
+
+    #[test]
+    fn columns_keep_commas_inside_types() {
+        let got = parse_columns("id:integer, user ,amount:decimal(18,4),tags:map<string,string>,Full Name:text").unwrap();
+        let want = [("id", "integer"), ("user", ""), ("amount", "decimal(18,4)"), ("tags", "map<string,string>"), ("Full Name", "text")];
+        assert_eq!(got, want.map(|(a, b)| (a.to_string(), b.to_string())));
+        assert!(parse_columns("id,,x").is_err());
+        assert!(parse_columns("a\"b").is_err());
+    }
 }

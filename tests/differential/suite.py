@@ -654,15 +654,6 @@ def run_compile(project: Path, model: str, dialect: str, branch: str, columns: l
 
 def compile_branch(project: Path, model: str, dialect: str, branch: str, columns: list[tuple[str, str]]) -> Compiled:
     code, out, err = run_compile(project, model, dialect, branch, columns)
-    if code != 0 and "--columns:" in err and any("," in t for _, t in columns):
-        # `--columns` splits on every comma, so a type like DECIMAL(18,4) cannot be passed as
-        # the engine reports it: pass it without its parameters and say so.
-        stripped = [(n, re.sub(r"\(\s*\d+\s*,\s*\d+\s*\)", "", t)) for n, t in columns]
-        note = (f"--columns cannot carry a type with a comma (it splits on every comma): {dialect} types "
-                + ", ".join(sorted({f"{t} as {s}" for (_, t), (_, s) in zip(columns, stripped) if t != s})))
-        if note not in NOTES:
-            NOTES.append(note)
-        code, out, err = run_compile(project, model, dialect, branch, stripped)
     if code == 0:
         return Compiled(sql=out)
     message = (err or out).strip()
