@@ -219,6 +219,10 @@ fn setting_notes(model: &Model, old: &BTreeMap<String, String>, new: &BTreeMap<S
             "dialect" => (format!("the model is now written for {} instead of {}.", shown(after, "?"), shown(before, "?")), Action::None),
             "partition_by" => (rebuild("BigQuery cannot change the partitioning of an existing table in place."), Action::FullRefresh),
             "cluster_by" => ("applies to data written from the next run; a --full-refresh re-clusters the existing rows (optional).".into(), Action::None),
+            "deleted" => (
+                rebuild("deletes already loaded before this run are applied only by a rebuild (or a backfill of their window); later ones are applied as they arrive."),
+                Action::FullRefresh,
+            ),
             "order_by" => (rebuild("a ClickHouse table's sorting key is fixed when it is created."), Action::FullRefresh),
             "file_format" | "table_type" => (rebuild(&format!("the table is stored as {} instead of {}; an existing table keeps its format until it is rebuilt, and merging into the old one may fail.", shown(after, "the default"), shown(before, "the default"))), Action::FullRefresh),
             "begin" => ("microbatch `begin`: where a full refresh starts; takes effect at the next --full-refresh.".into(), Action::None),

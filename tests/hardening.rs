@@ -398,6 +398,8 @@ const BEYOND_THE_SCHEMA: &[&str] = &[
     "column_case_duplicate",
     "columns_missing_key",
     "defaults_name",
+    "deleted_not_in_columns",
+    "deleted_without_key",
     "duplicate_key",
     "duplicate_model",
     "file_format_on_duckdb",
