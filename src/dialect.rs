@@ -54,8 +54,9 @@ pub struct TableFormat {
     pub key: &'static str,
     /// The values the adapter takes.
     pub values: &'static [&'static str],
-    /// The values whose tables support merge and delete+insert.
+    /// The values whose tables support merge, and delete+insert (and microbatch).
     pub merge_values: &'static [&'static str],
+    pub delete_insert_values: &'static [&'static str],
     /// Written when the spec names none: for a merge or delete+insert model, and for the others.
     pub default_merge: Option<&'static str>,
     pub default_other: Option<&'static str>,
@@ -128,8 +129,10 @@ pub struct Dialect {
     pub literal_watermark: bool,
     /// Whether `partition_by` (partitions of a date or time column) can be passed to this adapter.
     pub partition_by: bool,
-    /// The adapter's config key for clustering columns (the spec's `cluster_by`), if it has one.
-    pub cluster_config: Option<&'static str>,
+    /// The adapter's config key for clustering columns (the spec's `cluster_by`), if it has one,
+    /// and how many columns it takes at most (BigQuery and Databricks: 4; Snowflake has no hard
+    /// limit but recommends 3 or 4, 16 is refused here as a likely mistake).
+    pub cluster_config: Option<(&'static str, usize)>,
     /// Whether the adapter takes `order_by` (the sorting key of a ClickHouse MergeTree table).
     pub order_by: bool,
     /// The adapter this one inherits macros from (dbt dispatch tries `<name>__`, then
@@ -168,7 +171,7 @@ pub static DIALECTS: &[Dialect] = &[
         default_strategy: Merge,
         qualify: false,
         correlated_exists: true,
-        table_format: Some(TableFormat { key: "table_type", values: &["hive", "iceberg"], merge_values: &["iceberg"], default_merge: Some("iceberg"), default_other: None }),
+        table_format: Some(TableFormat { key: "table_type", values: &["hive", "iceberg"], merge_values: &["iceberg"], delete_insert_values: &["iceberg"], default_merge: Some("iceberg"), default_other: None }),
         interval_example: "date_add('day', -3, {ts})",
         literal_watermark: false,
         partition_by: false,
@@ -194,7 +197,7 @@ pub static DIALECTS: &[Dialect] = &[
         interval_example: "timestamp_sub({ts}, interval 3 day)",
         literal_watermark: true,
         partition_by: true,
-        cluster_config: Some("cluster_by"),
+        cluster_config: Some(("cluster_by", 4)),
         order_by: false,
         parent: None,
         microbatch: Microbatch::ReplaceWindow,
@@ -234,11 +237,11 @@ pub static DIALECTS: &[Dialect] = &[
         default_strategy: Merge,
         qualify: true,
         correlated_exists: true,
-        table_format: Some(TableFormat { key: "file_format", values: &["delta", "iceberg", "hudi", "parquet"], merge_values: &["delta", "iceberg", "hudi"], default_merge: None, default_other: None }),
+        table_format: Some(TableFormat { key: "file_format", values: &["delta", "iceberg", "hudi", "parquet"], merge_values: &["delta", "hudi"], delete_insert_values: &["delta"], default_merge: None, default_other: None }),
         interval_example: "{ts} - interval 3 day",
         literal_watermark: false,
         partition_by: false,
-        cluster_config: Some("liquid_clustered_by"),
+        cluster_config: Some(("liquid_clustered_by", 4)),
         order_by: false,
         parent: Some("spark"),
         microbatch: Microbatch::ReplaceWindow,
@@ -326,7 +329,7 @@ pub static DIALECTS: &[Dialect] = &[
         interval_example: "dateadd(day, -3, {ts})",
         literal_watermark: false,
         partition_by: false,
-        cluster_config: Some("cluster_by"),
+        cluster_config: Some(("cluster_by", 16)),
         order_by: false,
         parent: None,
         microbatch: Microbatch::ReplaceWindow,
@@ -344,7 +347,7 @@ pub static DIALECTS: &[Dialect] = &[
         default_strategy: Merge,
         qualify: false,
         correlated_exists: true,
-        table_format: Some(TableFormat { key: "file_format", values: &["delta", "iceberg", "hudi", "parquet", "orc"], merge_values: &["delta", "iceberg", "hudi"], default_merge: Some("delta"), default_other: Some("parquet") }),
+        table_format: Some(TableFormat { key: "file_format", values: &["delta", "iceberg", "hudi", "parquet", "orc"], merge_values: &["delta", "iceberg", "hudi"], delete_insert_values: &["delta", "iceberg", "hudi"], default_merge: Some("delta"), default_other: Some("parquet") }),
         interval_example: "{ts} - interval 3 day",
         literal_watermark: false,
         partition_by: false,

@@ -141,7 +141,7 @@ fn config_entries(model: &Model) -> Vec<ConfigEntry> {
         let granularity = p.granularity.as_deref().or(batch).unwrap_or("day");
         config.push(ConfigEntry { key: "partition_by", value: format!("{{'field': '{}', 'data_type': '{}', 'granularity': '{granularity}'}}", p.field, p.data_type) });
     }
-    if let Some(key) = dialect.cluster_config
+    if let Some((key, _)) = dialect.cluster_config
         && !model.cluster_by.is_empty()
     {
         config.push(ConfigEntry { key, value: jinja_list(&model.cluster_by) });

@@ -183,6 +183,10 @@ impl Validator<'_> {
                 if !VALID.contains(&o.value.as_str()) {
                     let d = self.diag(o, &k("on_schema_change"), format!("unknown on_schema_change `{}`", escape(&o.value))).one_of(&o.value, &VALID);
                     self.diags.push(d);
+                } else if o.value == "sync_all_columns" && dialect.name == "spark" {
+                    // dbt-spark raises on every run once a source column is dropped (it cannot
+                    // drop a column): docs/dialects/spark.md.
+                    self.err(o, &k("on_schema_change"), "dbt-spark cannot drop columns, so sync_all_columns fails every run once a source column is removed", Some("use append_new_columns (the default) or fail"));
                 }
                 o.value.clone()
             }
@@ -202,10 +206,15 @@ impl Validator<'_> {
         let partition_by = pick!(partition_by).and_then(|p| self.partition_by(p, &k("partition_by"), dialect));
         let cluster_by = pick!(cluster_by)
             .map(|c| {
-                if dialect.cluster_config.is_none() {
-                    self.err(c, &k("cluster_by"), format!("`cluster_by` is not supported on {}", dialect.name), Some("drop it; this adapter has no clustering config dbt-incr can set"));
+                let names = self.identifiers(c, &k("cluster_by"), "column name");
+                match dialect.cluster_config {
+                    None => self.err(c, &k("cluster_by"), format!("`cluster_by` is not supported on {}", dialect.name), Some("drop it; this adapter has no clustering config dbt-incr can set")),
+                    Some((_, max)) if names.len() > max => {
+                        self.err(c, &k("cluster_by"), format!("{} clusters by at most {max} columns, and `cluster_by` lists {}", dialect.name, names.len()), Some("keep the columns most filtered on"))
+                    }
+                    Some(_) => {}
                 }
-                self.identifiers(c, &k("cluster_by"), "column name")
+                names
             })
             .unwrap_or_default();
         let order_by = pick!(order_by)
