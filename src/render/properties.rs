@@ -43,8 +43,9 @@ pub fn render(model: &Model, spec_path: &str) -> String {
             for key in keys {
                 let _ = writeln!(out, "      - name: {key}\n        data_tests:\n          - not_null");
             }
-            out.push_str("    data_tests:\n      - dbt_incr_unique_combination:\n");
-            let _ = writeln!(out, "          columns: [{}]", keys.join(", "));
+            // Under `arguments:` as dbt 1.11 requires (without it: a deprecation warning).
+            out.push_str("    data_tests:\n      - dbt_incr_unique_combination:\n          arguments:\n");
+            let _ = writeln!(out, "            columns: [{}]", keys.join(", "));
         }
     }
     out.push('\n');

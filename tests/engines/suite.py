@@ -128,10 +128,23 @@ class Dbt:
         self.messages: list[str] = []
         self.runner = dbtRunner(callbacks=[self._event])
         self.invocations = 0
+        self.warnings: list[str] = []
+        self.collect_warnings = False
 
     def _event(self, event) -> None:
         if event.info.name == "JinjaLogInfo":
             self.messages.append(event.info.msg)
+        elif event.info.level in ("warn", "error") and self.collect_warnings:
+            self.warnings.append(f"{event.info.name}: {event.info.msg}")
+
+    def quiet_parse(self, target: str) -> list[str]:
+        """`dbt parse` of the project; every warning or error dbt raised (deprecations included)."""
+        self.warnings, self.collect_warnings = [], True
+        try:
+            res = self.invoke(["parse", "--no-partial-parse"], target)
+        finally:
+            self.collect_warnings = False
+        return self.warnings + ([] if res.success else [f"dbt parse failed: {res.exception}"])
 
     def invoke(self, command: list[str], target: str, vars: dict | None = None, extra: list[str] | None = None):
         # A separate target path per (target, vars) keeps each one's partial-parse cache valid.
@@ -306,11 +319,22 @@ def run_engine(name: str, scenarios: list[Scenario], workdir: Path, log) -> None
     (project / "incremental.yml").write_text(yaml.safe_dump({"version": 1, "dialect": engine.DIALECT, "models": spec_models}, sort_keys=False))
     (project / "models" / "sources.yml").write_text(yaml.safe_dump({"version": 2, "sources": [{
         "name": "raw", "schema": RAW,
-        "tables": [{"name": f"{s.name}__{t}"} for s in scenarios for t in s.tables],
+        # event_time on the inputs, as microbatch models want (dbt warns without it, and then
+        # cannot filter the input to the batch itself; the generated model filters it anyway).
+        "tables": [
+            {"name": f"{s.name}__{t}", **({"config": {"event_time": s.model["event_time"]}} if s.model.get("event_time") in cols else {})}
+            for s in scenarios for t, cols in s.tables.items()
+        ],
     }]}, sort_keys=False))
     generate(project)
 
     dbt = Dbt(project)
+    # Generated files must not make dbt warn (deprecations included), and every model must
+    # compile outside a run too (dbt compile / docs generate render microbatch models without
+    # a batch).
+    warned = dbt.quiet_parse(INC)
+    if warned:
+        raise RuntimeError("dbt parse of the generated project warned:\n  " + "\n  ".join(warned))
     setup = engine.reset_sql([RAW, INC, FULL])
     for s in scenarios:
         for t, cols in s.tables.items():
@@ -365,6 +389,9 @@ def run_engine(name: str, scenarios: list[Scenario], workdir: Path, log) -> None
                 m = s.model_name(st)
                 judge(cell(s.name, engine_name, st), phase, s.phases[phase - 1], engine_name, st, runs.get(m, ("error", "not run")), full.get(m, ("error", "not run")), checks.get(m))
         log(f"  {engine_name} phase {phase}: {len(active)} scenarios, {sum(len(x) for _, x in active)} models, {time.monotonic() - t0:.1f}s")
+    res = dbt.invoke(["compile"], INC)
+    if not res.success:
+        raise RuntimeError(f"dbt compile of the generated project (outside a run: microbatch models have no batch) failed: {res.exception}")
     log(f"  {engine_name}: {dbt.invocations} dbt invocations")
 
 
