@@ -218,7 +218,12 @@ fn setting_notes(model: &Model, old: &BTreeMap<String, String>, new: &BTreeMap<S
             ),
             "dialect" => (format!("the model is now written for {} instead of {}.", shown(after, "?"), shown(before, "?")), Action::None),
             "partition_by" => (rebuild("BigQuery cannot change the partitioning of an existing table in place."), Action::FullRefresh),
+            "cluster_by" if model.dialect.name == "snowflake" => ("dbt-snowflake sets the clustering key only when it creates the table: it applies after a --full-refresh (rows are unchanged without one).".into(), Action::None),
             "cluster_by" => ("applies to data written from the next run; a --full-refresh re-clusters the existing rows (optional).".into(), Action::None),
+            "deleted" => (
+                rebuild("deletes already loaded before this run are applied only by a rebuild (or a backfill of their window); later ones are applied as they arrive."),
+                Action::FullRefresh,
+            ),
             "order_by" => (rebuild("a ClickHouse table's sorting key is fixed when it is created."), Action::FullRefresh),
             "file_format" | "table_type" => (rebuild(&format!("the table is stored as {} instead of {}; an existing table keeps its format until it is rebuilt, and merging into the old one may fail.", shown(after, "the default"), shown(before, "the default"))), Action::FullRefresh),
             "begin" => ("microbatch `begin`: where a full refresh starts; takes effect at the next --full-refresh.".into(), Action::None),
@@ -288,6 +293,12 @@ fn columns_note(model: &Model, before: Option<&str>, after: Option<&str>) -> (St
         (None, _) => "from every source column to a fixed list".to_string(),
         (_, None) => "from a fixed list to every source column".to_string(),
     };
+    if model.dialect.append_by_position && model.strategy == crate::dialect::Strategy::Append {
+        return (
+            format!("columns {what}: {} appends by column position and ignores on_schema_change, so the next run would fail or shift values into the wrong columns; needs `dbt run -s {} --full-refresh`.", model.dialect.name, model.name),
+            Action::FullRefresh,
+        );
+    }
     let on_added = match policy {
         "append_new_columns" | "sync_all_columns" => ("the next run adds the new columns to the table; rows already there hold null in them until a backfill of their window or a --full-refresh", Action::None),
         "fail" => ("the next incremental run fails on the schema change; run it with --full-refresh", Action::FullRefresh),

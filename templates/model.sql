@@ -93,7 +93,14 @@ with source_rows as (
     -- after the target's newest [[ load_time ]]: those are the next incremental run's, and a
     -- backfill that wrote them would move the watermark past rows no run has read
     where {{ dbt_incr_keys_in_window(input, 'dbt_incr_source', [[ unique_key ]], dbt_incr_in_window('dbt_incr_window.[[ window_column ]]', backfill_start, backfill_end, [[ window_column_type ]])) | indent(4) }}
+[%- if not_deleted %]
+      -- (deletes at any load time: a delete removed its row, so the target's newest load time
+      -- may be older than the deletes already applied)
+      and ([[ load_time ]] <= {{ dbt_incr_watermark(this, '[[ load_time ]]', 0, 'day', load_time_type) | indent(6) }}
+          or [[ deleted_condition ]])
+[%- else %]
       and [[ load_time ]] <= {{ dbt_incr_watermark(this, '[[ load_time ]]', 0, 'day', load_time_type) | indent(6) }}
+[%- endif %]
     {%- elif incremental %}
     -- incremental: rows loaded after the target's newest [[ load_time ]] minus [[ lookback ]]
     where [[ load_time ]] > {{ watermark | indent(4) }}
@@ -121,10 +128,23 @@ from latest
 -- a key whose newest version lies in another batch is written by that batch
 where {{ dbt_incr_batch_window('[[ event_time ]]', batch.event_time_start, batch.event_time_end, event_time_type) }}
 {%- endif %}
+[%- if not_deleted %]
+-- a key whose newest version is a delete ([[ deleted_text ]]) is written as that delete, so the
+-- strategy replaces the key's row; the model's post-hook then removes it
+[%- endif %]
 [%- else %]
 {%- if incremental %}
 -- never replace a target row with an older version of the same key
 where {{ dbt_incr_keep_newest('latest', this, [[ unique_key ]], '[[ load_time ]]', watermark) }}
+[%- if not_deleted %]
+-- a key whose newest version is a delete ([[ deleted_text ]]) is written as that delete, so the
+-- strategy replaces the key's row; the model's post-hook then removes it
+[%- endif %]
+[%- if not_deleted %]
+{%- else %}
+-- full refresh: a key whose newest version is a delete ([[ deleted_text ]]) is left out
+where [[ not_deleted ]]
+[%- endif %]
 {%- endif %}
 [%- endif %]
 [%- else %]

@@ -282,6 +282,10 @@ fn backfill_vars_are_checked() {
         ("2024-01-01", "2024-02-01'; drop table x; --", Err("backfill_end must be a date or timestamp")),
         ("2024-01-01T07:00:00", "2024-01-01 06:00:00", Err("must be before backfill_end")),
         ("2024-01-01", "2024-01-01", Err("must be before backfill_end")),
+        ("2024-02-30", "2024-03-01", Err("backfill_start must be a date or timestamp")),
+        ("2024-13-01", "2024-14-01", Err("backfill_start must be a date or timestamp")),
+        ("2024-02-29", "2024-03-01 24:00", Err("backfill_end must be a date or timestamp")),
+        ("2023-02-28", "2023-03-01", Ok("'2023-02-28'")),
     ];
     for dialect in ["duckdb", "trino"] {
         let choice = DialectChoice { cli: Some(dialect.into()), cli_overrides_spec: true, profile: None };

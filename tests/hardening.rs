@@ -395,9 +395,13 @@ const BEYOND_THE_SCHEMA: &[&str] = &[
     "batch_size_not_microbatch",
     "begin_feb_30",
     "begin_not_microbatch",
+    "cluster_by_too_many",
     "column_case_duplicate",
     "columns_missing_key",
     "defaults_name",
+    "delete_insert_iceberg_databricks",
+    "deleted_not_in_columns",
+    "deleted_without_key",
     "duplicate_key",
     "duplicate_model",
     "file_format_on_duckdb",
@@ -420,6 +424,7 @@ const BEYOND_THE_SCHEMA: &[&str] = &[
     "reserved_on_dialect",
     "reserved_name",
     "strategy_not_on_dialect",
+    "sync_all_columns_spark",
     "lookback_amount",
 ];
 

@@ -130,3 +130,15 @@ fn new_without_a_catalog_needs_a_load_time() {
     assert_eq!(code, 0, "{out}");
     snapshot("new.no_catalog.out", &out);
 }
+
+#[test]
+fn new_proposes_the_loaders_delete_marker() {
+    let p = project("scaffold");
+    let (code, out) = run(&p.dir, &["new", "fct_accounts", "--from", "source('fivetran', 'accounts')", "--unique-key", "id"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("deleted: `_fivetran_deleted`"), "{out}");
+    let spec = read(&p.dir, "incremental.yml");
+    assert!(spec.contains("deleted: _fivetran_deleted") && spec.contains("load_time: _fivetran_synced"), "{spec}");
+    assert!(read(&p.dir, "models/fct_accounts.sql").contains("post_hook=\"delete from {{ this }} where _fivetran_deleted = true\""));
+    snapshot("new.delete_marker.out", &out);
+}

@@ -16,6 +16,16 @@
                 {%- set expected = pattern[loop.index0] if loop.index0 < (pattern | length) else 'x' -%}
                 {%- if (expected == '0' and ch not in '0123456789') or (expected != '0' and ch != expected) -%}{%- set check.bad = true -%}{%- endif -%}
             {%- endfor -%}
+            {%- if not check.bad -%}
+                {#- A real calendar date and time of day (Spark without ANSI mode casts 2024-02-30
+                    to NULL, and the backfill would silently select nothing). -#}
+                {%- set year, month, day = text[0:4] | int, text[5:7] | int, text[8:10] | int -%}
+                {%- set leap = (year % 4 == 0 and year % 100 != 0) or year % 400 == 0 -%}
+                {%- set days = [31, 29 if leap else 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31] -%}
+                {%- if month < 1 or month > 12 or day < 1 or day > days[month - 1] -%}{%- set check.bad = true -%}
+                {%- elif (text | length) > 10 and ((text[11:13] | int) > 23 or (text[14:16] | int) > 59 or ((text | length) > 16 and (text[17:19] | int) > 59)) -%}{%- set check.bad = true -%}
+                {%- endif -%}
+            {%- endif -%}
             {%- if check.bad -%}
                 {{ exceptions.raise_compiler_error("dbt_incr: " ~ name ~ " must be a date or timestamp like 2024-01-01 or 2024-01-01 06:00:00, got '" ~ (value | string) ~ "'") }}
             {%- endif -%}

@@ -2,6 +2,20 @@
     are the objects adapter.get_columns_in_relation returns; they are empty in a dbt unit test,
     where the input is a fixture CTE, and then nothing here is known or checked. -#}
 
+{#- The first word of a catalog type, without ClickHouse's wrappers: `varchar(20)` -> varchar,
+    `timestamp without time zone` -> timestamp, `nullable(string)` -> string. -#}
+{% macro _dbt_incr_type_family(dtype) -%}
+    {%- set word = namespace(text='', done=false) -%}
+    {%- for ch in dtype | replace('nullable(', '') | replace('lowcardinality(', '') -%}
+        {%- if not word.done and ch in 'abcdefghijklmnopqrstuvwxyz0123456789_' -%}
+            {%- set word.text = word.text ~ ch -%}
+        {%- elif word.text -%}
+            {%- set word.done = true -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {{- word.text -}}
+{%- endmacro %}
+
 {#- The input relation, to read `from`. Under --empty dbt renders it as a subquery, which
     dbt-sqlserver leaves without an alias (T-SQL requires one: dbt-sqlserver issue #595); such a
     subquery gets one here. Other renderings are used as they are. -#}
@@ -20,14 +34,15 @@
     {%- endfor -%}
 {%- endmacro %}
 
-{#- Stops the run when the input has no column `column`, or when it is neither a date nor a
-    timestamp: the incremental window and backfill bounds are date arithmetic on it, and on a
-    text or integer column every incremental run would fail after the first build. -#}
+{#- Stops the run when the input has no column `column`, or when it is a text, number or other
+    type that is not a date or timestamp: the incremental window and backfill bounds are date
+    arithmetic on it, and on a text or integer column every incremental run would fail after the
+    first build. Types it does not know (a domain, a SQL Server alias type) pass. -#}
 {% macro dbt_incr_check_time_column(model_name, role, column, dtype, columns) -%}
     {%- set names = columns | map(attribute='name') | map('lower') | list -%}
     {%- if names | length > 0 and column | lower not in names -%}
         {{ exceptions.raise_compiler_error("dbt_incr: " ~ model_name ~ ": the input has no column `" ~ column ~ "` (the model's " ~ role ~ "); its columns: " ~ (columns | map(attribute='name') | join(', '))) }}
-    {%- elif dtype and 'time' not in dtype and 'date' not in dtype -%}
+    {%- elif dtype and _dbt_incr_type_family(dtype) in ['char', 'varchar', 'character', 'text', 'string', 'nvarchar', 'nchar', 'ntext', 'int', 'integer', 'bigint', 'smallint', 'tinyint', 'int2', 'int4', 'int8', 'int16', 'int32', 'int64', 'uint8', 'uint16', 'uint32', 'uint64', 'numeric', 'decimal', 'number', 'float', 'float4', 'float8', 'float32', 'float64', 'double', 'real', 'bool', 'boolean', 'json', 'jsonb', 'uuid', 'bytes', 'binary', 'varbinary', 'bytea', 'super', 'variant'] -%}
         {{ exceptions.raise_compiler_error("dbt_incr: " ~ model_name ~ ": " ~ role ~ " `" ~ column ~ "` is " ~ dtype ~ ", not a date or timestamp; cast it to a timestamp in a staging model") }}
     {%- endif -%}
 {%- endmacro %}

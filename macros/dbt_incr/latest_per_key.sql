@@ -105,17 +105,17 @@
 {#- Spark and Databricks: MAP (also inside an array or struct) and VARIANT are not orderable
     (INVALID_ORDERING_TYPE); their string form is. docs/dialects/spark.md -#}
 {% macro spark__dbt_incr_sort_key(column, dtype) -%}
-    {%- if 'map<' in dtype or dtype == 'variant' -%}
+    {%- if 'map<' in dtype or 'variant' in dtype -%}
         cast({{ column }} as string)
     {%- else -%}
         {{ column }}
     {%- endif -%}
 {%- endmacro %}
 
-{#- Trino and Athena: JSON and MAP have no ordering; their JSON text does.
-    https://trino.io/docs/current/language/types.html -#}
+{#- Trino and Athena: JSON and MAP (also inside an array or row) have no ordering; their JSON
+    text does. Athena reports Glue's spelling, map<…>. https://trino.io/docs/current/language/types.html -#}
 {% macro trino__dbt_incr_sort_key(column, dtype) -%}
-    {%- if dtype == 'json' or 'map(' in dtype -%}
+    {%- if 'json' in dtype or 'map(' in dtype or 'map<' in dtype -%}
         json_format(cast({{ column }} as json))
     {%- else -%}
         {{ column }}

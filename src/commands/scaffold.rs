@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 use crate::error::{Diagnostic, Error};
 use crate::plan::{self, Request};
-use crate::project::catalog::{catalog_columns, is_load_time, is_timestamp_like, propose_load_time};
+use crate::project::catalog::{catalog_columns, is_load_time, is_timestamp_like, propose_deleted, propose_load_time};
 use crate::project::{DEFAULT_SPEC, Project, read_text};
 use crate::spec::edit::{STARTER, append_model};
 use crate::spec::{self, DialectChoice, Relation, SpecSource, parse_relation};
@@ -40,6 +40,10 @@ pub struct NewArgs {
     /// e.g. `3 days` [default: the spec's defaults].
     #[arg(long, value_name = "DURATION")]
     pub lookback: Option<String>,
+    /// How the loader marks deleted rows, e.g. `_fivetran_deleted` or `_ab_cdc_deleted_at is not null`
+    /// [default: proposed from the catalog when it shows a loader's tombstone column].
+    #[arg(long, value_name = "CONDITION")]
+    pub deleted: Option<String>,
     #[arg(long, default_value = ".", value_name = "DIR")]
     pub project: PathBuf,
 }
@@ -54,7 +58,7 @@ pub fn run_init(args: InitArgs) -> Result<(), Error> {
 /// `dbt-incr new`.
 pub fn run_new(args: NewArgs) -> Result<(), Error> {
     let name = args.name.clone();
-    let req = NewModel { project_dir: args.project, name: args.name, from: args.from, unique_key: args.unique_key, load_time: args.load_time, event_time: args.event_time, lookback: args.lookback };
+    let req = NewModel { project_dir: args.project, name: args.name, from: args.from, unique_key: args.unique_key, load_time: args.load_time, event_time: args.event_time, lookback: args.lookback, deleted: args.deleted };
     let outcome = new_model(&req)?;
     for note in &outcome.notes {
         println!("{note}");
@@ -94,6 +98,8 @@ pub struct NewModel {
     pub load_time: Option<String>,
     pub event_time: Option<String>,
     pub lookback: Option<String>,
+    /// `deleted:`, as the spec writes it.
+    pub deleted: Option<String>,
 }
 
 /// What `new` did.
@@ -184,8 +190,20 @@ pub fn new_model(req: &NewModel) -> Result<NewOutcome, Error> {
         },
     };
 
+    let deleted = match (&req.deleted, propose_deleted(&names)) {
+        (Some(d), _) => Some(d.clone()),
+        (None, Some(d)) if !req.unique_key.is_empty() => {
+            notes.push(format!("deleted: `{d}` (the loader's delete marker; a key whose newest version is a delete is removed; pass --deleted to choose another)"));
+            Some(d)
+        }
+        (None, Some(d)) => {
+            notes.push(format!("note: {} marks deletes (`{d}`), but without --unique-key deletes cannot be applied", relation.jinja_call()));
+            None
+        }
+        (None, None) => None,
+    };
     let original = read_text(&spec_path)?;
-    let entry = entry_text(req, &relation, &load_time, load_time_comment);
+    let entry = entry_text(req, &relation, &load_time, load_time_comment, deleted.as_deref());
     let updated = append_model(&original, &entry).map_err(|m| Diagnostic::new(m).in_file(&spec_path))?;
     let shown = project.display_path(&spec_path);
     let choice = DialectChoice { cli: None, cli_overrides_spec: false, profile: project.profile_adapter() };
@@ -202,7 +220,7 @@ pub fn new_model(req: &NewModel) -> Result<NewOutcome, Error> {
     }
 }
 
-fn entry_text(req: &NewModel, relation: &Relation, load_time: &str, load_time_comment: Option<&str>) -> Vec<String> {
+fn entry_text(req: &NewModel, relation: &Relation, load_time: &str, load_time_comment: Option<&str>, deleted: Option<&str>) -> Vec<String> {
     let mut lines = vec![format!("- name: {}", req.name), format!("  from: {}", relation.jinja_call())];
     match req.unique_key.as_slice() {
         [] => {}
@@ -218,6 +236,10 @@ fn entry_text(req: &NewModel, relation: &Relation, load_time: &str, load_time_co
     }
     if let Some(l) = &req.lookback {
         lines.push(format!("  lookback: {l}"));
+    }
+    if let Some(d) = deleted {
+        // Quoted when it holds a quote or `=`: a YAML scalar that reads back as written.
+        if d.contains(['\'', '=']) { lines.push(format!("  deleted: \"{d}\"")) } else { lines.push(format!("  deleted: {d}")) }
     }
     lines
 }

@@ -108,6 +108,21 @@ pub fn propose_load_time(columns: &[String]) -> Option<String> {
         .map(|i| columns[i].clone())
 }
 
+/// The tombstone columns loaders write, and how each marks a delete (a `deleted:` spec value).
+pub const DELETE_MARKERS: &[(&str, &str)] = &[
+    ("_fivetran_deleted", "_fivetran_deleted"),
+    ("_ab_cdc_deleted_at", "_ab_cdc_deleted_at is not null"),
+    ("_sdc_deleted_at", "_sdc_deleted_at is not null"),
+    ("__deleted", "__deleted = 'true'"),
+    ("_peerdb_is_deleted", "_peerdb_is_deleted"),
+    ("_dlt_deleted", "_dlt_deleted"),
+];
+
+/// The `deleted:` value to propose among `columns`: a loader's known tombstone column.
+pub fn propose_deleted(columns: &[String]) -> Option<String> {
+    DELETE_MARKERS.iter().find_map(|(column, spec)| columns.iter().any(|c| c.eq_ignore_ascii_case(column)).then(|| spec.to_string()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -118,5 +133,8 @@ mod tests {
         assert_eq!(propose_load_time(&cols(&["id", "updated_at", "_FIVETRAN_SYNCED"])).as_deref(), Some("_FIVETRAN_SYNCED"));
         assert_eq!(propose_load_time(&cols(&["id", "event_at", "etl_load_ts"])).as_deref(), Some("etl_load_ts"));
         assert_eq!(propose_load_time(&cols(&["id", "event_at", "created_at"])), None);
+        assert_eq!(propose_deleted(&cols(&["id", "_ab_cdc_deleted_at", "_airbyte_extracted_at"])).as_deref(), Some("_ab_cdc_deleted_at is not null"));
+        assert_eq!(propose_deleted(&cols(&["ID", "_FIVETRAN_DELETED"])).as_deref(), Some("_fivetran_deleted"));
+        assert_eq!(propose_deleted(&cols(&["id", "deleted"])), None);
     }
 }

@@ -147,6 +147,9 @@ pub fn settings(model: &Model) -> Vec<(&'static str, String)> {
     if let Some(t) = &model.tie_breaker {
         out.push(("tie_breaker", list(t)));
     }
+    if let Some(d) = &model.deleted {
+        out.push(("deleted", d.describe()));
+    }
     out.push(("on_schema_change", model.on_schema_change.clone()));
     let optional = [
         ("partition_by", model.partition_by.as_ref().map(|p| p.describe())),

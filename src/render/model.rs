@@ -56,6 +56,11 @@ struct ModelContext<'a> {
     unique_key_text: String,
     /// Jinja list of the spec's `tie_breaker`, or `none`.
     tie_breaker: String,
+    /// SQL true for a row that is not a delete / that is one, when the model has `deleted`.
+    not_deleted: Option<String>,
+    deleted_condition: String,
+    /// The spec's `deleted`, as written.
+    deleted_text: String,
     tie_breaker_text: String,
 }
 
@@ -136,7 +141,7 @@ fn config_entries(model: &Model) -> Vec<ConfigEntry> {
         let granularity = p.granularity.as_deref().or(batch).unwrap_or("day");
         config.push(ConfigEntry { key: "partition_by", value: format!("{{'field': '{}', 'data_type': '{}', 'granularity': '{granularity}'}}", p.field, p.data_type) });
     }
-    if let Some(key) = dialect.cluster_config
+    if let Some((key, _)) = dialect.cluster_config
         && !model.cluster_by.is_empty()
     {
         config.push(ConfigEntry { key, value: jinja_list(&model.cluster_by) });
@@ -148,6 +153,12 @@ fn config_entries(model: &Model) -> Vec<ConfigEntry> {
         if !order_by.is_empty() {
             config.push(ConfigEntry { key: "order_by", value: jinja_list(order_by) });
         }
+    }
+    if let Some(d) = &model.deleted {
+        // A key whose newest version is a delete is written as that delete (so merge and
+        // delete+insert replace the key's row); this removes it. A Jinja string, rendered by dbt
+        // when the hook runs.
+        config.push(ConfigEntry { key: "post_hook", value: format!("\"delete from {{{{ this }}}} where {}\"", d.condition(dialect.true_literal).replace('"', "\\\"")) });
     }
     if !model.tags.is_empty() {
         config.push(ConfigEntry { key: "tags", value: jinja_list(&model.tags) });
@@ -208,6 +219,9 @@ fn model_context<'a>(model: &'a Model, spec_path: &'a str) -> ModelContext<'a> {
         unique_key: jinja_list(&model.unique_key),
         unique_key_text,
         tie_breaker: model.tie_breaker.as_deref().map(jinja_list).unwrap_or_else(|| "none".to_string()),
+        not_deleted: model.deleted.as_ref().map(|d| d.kept(model.dialect.true_literal)),
+        deleted_condition: model.deleted.as_ref().map(|d| d.condition(model.dialect.true_literal)).unwrap_or_default(),
+        deleted_text: model.deleted.as_ref().map(|d| d.describe()).unwrap_or_default(),
         tie_breaker_text,
     }
 }

@@ -26,6 +26,7 @@ pub const MODEL_KEYS: &[&str] = &[
     "incremental_strategy",
     "columns",
     "tie_breaker",
+    "deleted",
     "path",
     "on_schema_change",
     "tags",
@@ -105,6 +106,53 @@ impl std::fmt::Display for Lookback {
     }
 }
 
+/// How a loader marks a deleted row: a version of the key like any other, whose presence as the
+/// newest version means the key is gone.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Deleted {
+    pub column: String,
+    pub test: DeletedTest,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DeletedTest {
+    /// `_fivetran_deleted`: a boolean, true for a delete.
+    IsTrue,
+    /// `_ab_cdc_deleted_at is not null` (Airbyte), `_sdc_deleted_at is not null` (Stitch).
+    NotNull,
+    /// `op = 'd'` (Debezium), `__deleted = 'true'`.
+    Equals(String),
+}
+
+impl Deleted {
+    /// As written in a spec (and in the settings line).
+    pub fn describe(&self) -> String {
+        match &self.test {
+            DeletedTest::IsTrue => self.column.clone(),
+            DeletedTest::NotNull => format!("{} is not null", self.column),
+            DeletedTest::Equals(v) => format!("{} = '{v}'", self.column),
+        }
+    }
+
+    /// SQL true for a delete; `true_literal` is how the dialect writes true (SQL Server: 1).
+    pub fn condition(&self, true_literal: &str) -> String {
+        match &self.test {
+            DeletedTest::IsTrue => format!("{} = {true_literal}", self.column),
+            DeletedTest::NotNull => format!("{} is not null", self.column),
+            DeletedTest::Equals(v) => format!("{} = '{v}'", self.column),
+        }
+    }
+
+    /// SQL true for a row that is not a delete (a NULL flag is not a delete).
+    pub fn kept(&self, true_literal: &str) -> String {
+        match &self.test {
+            DeletedTest::IsTrue => format!("({c} is null or {c} <> {true_literal})", c = self.column),
+            DeletedTest::NotNull => format!("{} is null", self.column),
+            DeletedTest::Equals(v) => format!("({c} is null or {c} <> '{v}')", c = self.column),
+        }
+    }
+}
+
 /// BigQuery partitioning, in dbt-bigquery's own terms.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PartitionBy {
@@ -142,6 +190,8 @@ pub struct Model {
     pub columns: Option<Vec<String>>,
     /// `None`: every column (of `columns`, else of the source) that is neither key nor load time.
     pub tie_breaker: Option<Vec<String>>,
+    /// How the loader marks a deleted row (a tombstone), if it does.
+    pub deleted: Option<Deleted>,
     /// Subfolder under the project's first model path; empty for none.
     pub path: Vec<String>,
     pub on_schema_change: String,

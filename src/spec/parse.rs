@@ -66,6 +66,8 @@ pub(super) struct RawModel {
     #[serde(default, deserialize_with = "present")]
     pub(super) table_type: Option<Spanned<String>>,
     #[serde(default, deserialize_with = "present")]
+    pub(super) deleted: Option<Spanned<String>>,
+    #[serde(default, deserialize_with = "present")]
     pub(super) begin: Option<Spanned<String>>,
     #[serde(default, deserialize_with = "present")]
     pub(super) batch_size: Option<Spanned<String>>,

@@ -59,15 +59,19 @@ impl Validator<'_> {
             let supported: Vec<&str> = dialect.strategies.iter().map(|(s, _)| s.name()).collect();
             return refuse(self, format!("{} does not support incremental_strategy `{strategy}`", dialect.name), &format!("{} supports: {}", dialect.name, supported.join(", ")));
         }
-        if matches!(strategy, Strategy::Merge | Strategy::DeleteInsert)
-            && let (Some(format), Some(value)) = (&dialect.table_format, table_format)
-            && !format.merge_values.contains(&value)
-        {
-            return refuse(
-                self,
-                format!("{strategy} on {} needs a table that can update rows, and `{}: {value}` cannot", dialect.name, format.key),
-                &format!("set `{}` to one of: {}", format.key, format.merge_values.join(", ")),
-            );
+        if let (Some(format), Some(value)) = (&dialect.table_format, table_format) {
+            let allowed = match strategy {
+                Strategy::Merge => Some(format.merge_values),
+                Strategy::DeleteInsert | Strategy::Microbatch => Some(format.delete_insert_values),
+                _ => None,
+            };
+            if let Some(allowed) = allowed.filter(|a| !a.contains(&value)) {
+                return refuse(
+                    self,
+                    format!("{strategy} on {} needs a table that can update rows this way, and `{}: {value}` cannot", dialect.name, format.key),
+                    &format!("set `{}` to one of: {}", format.key, allowed.join(", ")),
+                );
+            }
         }
         match strategy {
             Strategy::InsertOverwrite => refuse(

@@ -90,6 +90,12 @@ pub fn schema() -> Value {
         "description": "BigQuery only: the date or time column to partition by (a TIMESTAMP by day), or dbt-bigquery's mapping. A microbatch model's granularity is its batch_size. dbt config: partition_by."
     }));
     add("cluster_by", json!({ "$ref": "#/$defs/names", "description": "Column(s) to cluster by (snowflake, bigquery; liquid clustering on databricks). dbt config: cluster_by, or liquid_clustered_by on databricks." }));
+    add("deleted", json!({
+        "type": "string",
+        "pattern": r"^\s*[A-Za-z_][A-Za-z0-9_]*(\s+is\s+not\s+null|\s*=\s*('[^'\\]+'|true))?\s*$",
+        "description": "How the loader marks a deleted row: a boolean column (true means deleted), `col is not null`, or `col = 'value'`. A key whose newest version is a delete is removed. Needs a unique_key and merge, delete+insert or microbatch.",
+        "examples": ["_fivetran_deleted", "_ab_cdc_deleted_at is not null", "op = 'd'"]
+    }));
     add("order_by", json!({ "$ref": "#/$defs/names", "description": "ClickHouse only: the MergeTree sorting key [default: the unique key]. dbt config: order_by." }));
     add("file_format", json!({ "enum": ["delta", "iceberg", "hudi", "parquet", "orc"], "description": "Spark and Databricks: the table format (merge and delete+insert need delta, iceberg or hudi) [spark default: delta for merge, parquet otherwise]. dbt config: file_format." }));
     add("table_type", json!({ "enum": ["hive", "iceberg"], "description": "Athena: the table type (merge needs iceberg) [default: iceberg for merge]. dbt config: table_type." }));

@@ -5,7 +5,7 @@ use std::path::Path;
 
 use serde_saphyr::Spanned;
 
-use super::model::{DEFAULT_LOOKBACK, Lookback, MAX_LOOKBACK_AMOUNT, Model, PartitionBy, Relation, TimeUnit};
+use super::model::{DEFAULT_LOOKBACK, Deleted, DeletedTest, Lookback, MAX_LOOKBACK_AMOUNT, Model, PartitionBy, Relation, TimeUnit};
 use super::names::{escape, identifier_hint, identifier_problem, is_iso_date, parse_relation};
 use super::parse::{DialectChoice, OneOrMany, RawModel, RawPartitionBy};
 use crate::dialect::{Dialect, Strategy};
@@ -175,6 +175,7 @@ impl Validator<'_> {
             out
         });
         let tie_breaker = pick!(tie_breaker).map(|t| self.identifiers(t, &k("tie_breaker"), "tie_breaker column"));
+        let deleted = pick!(deleted).and_then(|d| self.deleted(d, &k("deleted")));
         let path = pick!(path).map(|p| self.path(p, &k("path"))).unwrap_or_default();
         let on_schema_change = match pick!(on_schema_change) {
             Some(o) => {
@@ -182,6 +183,10 @@ impl Validator<'_> {
                 if !VALID.contains(&o.value.as_str()) {
                     let d = self.diag(o, &k("on_schema_change"), format!("unknown on_schema_change `{}`", escape(&o.value))).one_of(&o.value, &VALID);
                     self.diags.push(d);
+                } else if o.value == "sync_all_columns" && dialect.name == "spark" {
+                    // dbt-spark raises on every run once a source column is dropped (it cannot
+                    // drop a column): docs/dialects/spark.md.
+                    self.err(o, &k("on_schema_change"), "dbt-spark cannot drop columns, so sync_all_columns fails every run once a source column is removed", Some("use append_new_columns (the default) or fail"));
                 }
                 o.value.clone()
             }
@@ -201,10 +206,15 @@ impl Validator<'_> {
         let partition_by = pick!(partition_by).and_then(|p| self.partition_by(p, &k("partition_by"), dialect));
         let cluster_by = pick!(cluster_by)
             .map(|c| {
-                if dialect.cluster_config.is_none() {
-                    self.err(c, &k("cluster_by"), format!("`cluster_by` is not supported on {}", dialect.name), Some("drop it; this adapter has no clustering config dbt-incr can set"));
+                let names = self.identifiers(c, &k("cluster_by"), "column name");
+                match dialect.cluster_config {
+                    None => self.err(c, &k("cluster_by"), format!("`cluster_by` is not supported on {}", dialect.name), Some("drop it; this adapter has no clustering config dbt-incr can set")),
+                    Some((_, max)) if names.len() > max => {
+                        self.err(c, &k("cluster_by"), format!("{} clusters by at most {max} columns, and `cluster_by` lists {}", dialect.name, names.len()), Some("keep the columns most filtered on"))
+                    }
+                    Some(_) => {}
                 }
-                self.identifiers(c, &k("cluster_by"), "column name")
+                names
             })
             .unwrap_or_default();
         let order_by = pick!(order_by)
@@ -238,7 +248,7 @@ impl Validator<'_> {
         // Columns the model relies on must survive a `columns` subset.
         if let Some(cols) = &columns {
             let spanned = pick!(columns).expect("columns present");
-            let required = unique_key.iter().map(|c| (c, "unique_key")).chain([(&load_time, "load_time")]).chain(event_time.iter().map(|c| (c, "event_time"))).chain(tie_breaker.iter().flatten().map(|c| (c, "tie_breaker")));
+            let required = unique_key.iter().map(|c| (c, "unique_key")).chain([(&load_time, "load_time")]).chain(event_time.iter().map(|c| (c, "event_time"))).chain(tie_breaker.iter().flatten().map(|c| (c, "tie_breaker"))).chain(deleted.iter().map(|d| (&d.column, "deleted column")));
             for (col, role) in required {
                 if !col.is_empty() && !cols.contains(col) {
                     self.err(spanned, &k("columns"), format!("`columns` leaves out `{}`, the model's {role}", escape(col)), Some(&format!("add `{}` to `columns`", escape(col))));
@@ -248,6 +258,14 @@ impl Validator<'_> {
 
         let strategy = self.strategy(pick!(incremental_strategy), &k("incremental_strategy"), at, dialect, &name, &unique_key, lookback, event_time.as_deref(), begin.as_deref(), partition_by.as_ref().map(|p| p.field.as_str()), columns.is_some(), table_format.as_deref());
 
+        if let (Some(d), Some(s)) = (&deleted, strategy) {
+            let spanned = pick!(deleted).expect("deleted present");
+            if unique_key.is_empty() {
+                self.err(spanned, &k("deleted"), format!("`deleted: {}` needs a unique_key: a delete removes the key's row", d.describe()), Some("set `unique_key`"));
+            } else if !matches!(s, Strategy::Merge | Strategy::DeleteInsert | Strategy::Microbatch) {
+                self.err(spanned, &k("deleted"), format!("{s} cannot remove rows, so deletes cannot be applied"), Some("use merge or delete+insert"));
+            }
+        }
         if strategy == Some(Strategy::Microbatch)
             && let (Some(p), Some(g)) = (&partition_by, partition_by.as_ref().and_then(|p| p.granularity.as_deref()))
             && g != batch_size.as_deref().unwrap_or("day")
@@ -268,6 +286,7 @@ impl Validator<'_> {
             strategy: strategy?,
             columns,
             tie_breaker,
+            deleted,
             path,
             on_schema_change,
             tags,
@@ -455,5 +474,36 @@ impl Validator<'_> {
             chosen = Some(given.value.clone());
         }
         chosen
+    }
+
+    /// `deleted: col`, `deleted: col is not null` or `deleted: col = 'value'`.
+    pub(super) fn deleted(&mut self, d: &Spanned<String>, key: &str) -> Option<Deleted> {
+        let text = d.value.trim();
+        let hint = "write the column the loader marks deletes with: `deleted: _fivetran_deleted` (a boolean), `deleted: _ab_cdc_deleted_at is not null`, or `deleted: op = 'd'`";
+        let (column, test) = if let Some((column, value)) = text.split_once('=') {
+            let value = value.trim();
+            let literal = value.strip_prefix('\'').and_then(|v| v.strip_suffix('\''));
+            match literal {
+                Some(v) if !v.is_empty() && !v.contains(['\'', '\\']) && v.chars().all(|c| !c.is_control()) => (column.trim(), DeletedTest::Equals(v.to_string())),
+                _ if value.eq_ignore_ascii_case("true") => (column.trim(), DeletedTest::IsTrue),
+                _ => {
+                    self.err(d, key, format!("`deleted` compares `{}` with `{}`, which is not a quoted value", escape(column.trim()), escape(value)), Some(hint));
+                    return None;
+                }
+            }
+        } else {
+            let lower = text.to_ascii_lowercase();
+            match lower.strip_suffix(" is not null") {
+                Some(_) => (text[..text.len() - " is not null".len()].trim(), DeletedTest::NotNull),
+                None => (text, DeletedTest::IsTrue),
+            }
+        };
+        match self.name_problem(column) {
+            None => Some(Deleted { column: column.to_string(), test }),
+            Some(problem) => {
+                self.err(d, key, format!("invalid deleted column `{}`: {problem}", escape(column)), Some(hint));
+                None
+            }
+        }
     }
 }
