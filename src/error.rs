@@ -1,8 +1,10 @@
 //! One error type for everything a user can trigger, rendered with file, line, column, key,
-//! the offending source line with a caret, and a hint.
+//! the offending source line with a caret, and a hint (by annotate-snippets).
 
 use std::fmt;
 use std::path::PathBuf;
+
+use annotate_snippets::{AnnotationKind, Group, Level, Origin, Renderer, Snippet};
 
 /// Where in which file a problem is.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -71,9 +73,6 @@ impl Diagnostic {
     }
 }
 
-/// Longest source line shown whole; longer ones are shown as a window around the column.
-const MAX_SHOWN_LINE: usize = 120;
-
 /// Text from user files made safe for a terminal: control characters (but tabs) escaped, so a
 /// spec cannot move the cursor or recolour the screen through an error message.
 fn printable(s: &str) -> String {
@@ -81,29 +80,6 @@ fn printable(s: &str) -> String {
         return s.to_string();
     }
     s.chars().flat_map(|c| if c.is_control() && c != '\t' { c.escape_default().collect::<Vec<_>>() } else { vec![c] }).collect()
-}
-
-/// The part of `line` to show and the caret's offset (in characters) within it: the whole line
-/// when short, else a window around `column` (1-based, in characters) with `…` at cut ends.
-fn source_window(line: &str, column: usize) -> (String, usize) {
-    let chars: Vec<char> = line.chars().collect();
-    let caret = column.saturating_sub(1).min(chars.len());
-    if chars.len() <= MAX_SHOWN_LINE {
-        return (chars.iter().collect(), caret);
-    }
-    let start = caret.saturating_sub(MAX_SHOWN_LINE / 2);
-    let end = (start + MAX_SHOWN_LINE).min(chars.len());
-    let mut shown = String::new();
-    let mut offset = caret - start;
-    if start > 0 {
-        shown.push('…');
-        offset += 1;
-    }
-    shown.extend(&chars[start..end]);
-    if end < chars.len() {
-        shown.push('…');
-    }
-    (shown, offset)
 }
 
 /// The candidate closest to `got`, if it is close enough to be a likely typo.
@@ -116,54 +92,69 @@ pub fn closest<'a>(got: &str, candidates: impl IntoIterator<Item = &'a str>) -> 
         .map(|(_, c)| c)
 }
 
+/// Rendered by annotate-snippets (the renderer of rustc and cargo) in rustc's layout: the message,
+/// `--> file:line:column`, the source line with a caret labelled with the key, then the hint.
+/// Everything taken from user files goes through `printable` first.
 impl fmt::Display for Diagnostic {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(f, "error: {}", printable(&self.message))?;
-        if let Some(loc) = &self.location {
-            let file = printable(&loc.file.display().to_string());
-            let key = self.key.as_deref().map(|k| format!(" (key `{}`)", printable(k))).unwrap_or_default();
-            if loc.line > 0 {
-                writeln!(f, "  --> {file}:{}:{}{key}", loc.line, loc.column)?;
-            } else {
-                writeln!(f, "  --> {file}{key}")?;
-            }
-            if let Some(text) = &self.source_line {
-                let gutter = loc.line.to_string();
-                let pad = " ".repeat(gutter.len());
-                let (shown, caret) = source_window(text, loc.column);
-                // Escape each character on its own, so the caret lines up with what is shown.
-                let mut line = String::new();
-                let mut caret_pad = String::new();
-                for (i, c) in shown.chars().enumerate() {
-                    let p = printable(&c.to_string());
-                    if i < caret {
-                        caret_pad.extend(p.chars().map(|c| if c == '\t' { '\t' } else { ' ' }));
+        let message = printable(&self.message);
+        let key = self.key.as_deref().map(|k| format!("`{}`", printable(k)));
+        let hint = self.hint.as_deref().map(printable);
+        let file = self.location.as_ref().map(|loc| printable(&loc.file.display().to_string()));
+        let mut group = Group::with_title(Level::ERROR.primary_title(&message));
+        let mut key_shown = false;
+        let source;
+        if let (Some(loc), Some(file)) = (&self.location, &file) {
+            match (&self.source_line, loc.line) {
+                (Some(text), line) if line > 0 => {
+                    // Escape each character on its own, so the caret lands on what is shown.
+                    let caret = loc.column.saturating_sub(1);
+                    let (mut shown, mut at) = (String::new(), None);
+                    for (i, c) in text.chars().enumerate() {
+                        if i == caret {
+                            at = Some(shown.len());
+                        }
+                        shown.push_str(&printable(c.encode_utf8(&mut [0; 4])));
                     }
-                    line.push_str(&p);
+                    let at = at.unwrap_or(shown.len());
+                    source = shown;
+                    let label = key.as_deref().map(|k| format!("key {k}"));
+                    key_shown = true;
+                    let caret = AnnotationKind::Primary.span(at..at).label(label);
+                    group = group.element(Snippet::source(&source).path(file.as_str()).line_start(line).annotation(caret));
                 }
-                writeln!(f, "{pad} |")?;
-                writeln!(f, "{gutter} | {line}")?;
-                writeln!(f, "{pad} | {caret_pad}^")?;
+                (_, 0) => group = group.element(Origin::path(file.as_str())),
+                (_, line) => group = group.element(Origin::path(file.as_str()).line(line).char_column(loc.column.max(1))),
             }
-        } else if let Some(key) = &self.key {
-            writeln!(f, "  --> key `{}`", printable(key))?;
         }
-        if let Some(hint) = &self.hint {
-            writeln!(f, "  = hint: {}", printable(hint))?;
+        if let Some(key) = key.as_deref().filter(|_| !key_shown) {
+            group = group.element(Level::NOTE.with_name("key").message(key));
         }
-        Ok(())
+        if let Some(hint) = &hint {
+            group = group.element(Level::HELP.with_name("hint").message(hint.as_str()));
+        }
+        writeln!(f, "{}", Renderer::plain().render(&[group]))
     }
 }
 
-/// Everything that can go wrong in a dbt-incr command.
-#[derive(Debug)]
+/// Everything that can go wrong in a dbt-incr command. Each message ends with a newline, as the
+/// diagnostics do, so a command prints any of them with `eprint!`.
+#[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// Bad input: one or more problems in specs or project files. Nothing was written.
+    #[error("{}", joined(.0))]
     Invalid(Vec<Diagnostic>),
     /// Reading or writing a file failed.
+    #[error("error: could not {action} {}: {source}\n", printable(&path.display().to_string()))]
     Io { path: PathBuf, action: &'static str, source: std::io::Error },
     /// A template failed to render: a bug in dbt-incr, not in the user's input.
+    #[error("error: internal template error in {name} (please report this): {source:#}\n")]
     Template { name: String, source: minijinja::Error },
+}
+
+/// Several diagnostics, one blank line between two.
+fn joined(diags: &[Diagnostic]) -> String {
+    diags.iter().map(Diagnostic::to_string).collect::<Vec<_>>().join("\n")
 }
 
 impl Error {
@@ -179,28 +170,29 @@ impl From<Diagnostic> for Error {
     }
 }
 
-impl fmt::Display for Error {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Error::Invalid(diags) => {
-                for (i, d) in diags.iter().enumerate() {
-                    if i > 0 {
-                        writeln!(f)?;
-                    }
-                    write!(f, "{d}")?;
-                }
-                Ok(())
-            }
-            Error::Io { path, action, source } => {
-                writeln!(f, "error: could not {action} {}: {source}", printable(&path.display().to_string()))
-            }
-            Error::Template { name, source } => {
-                writeln!(f, "error: internal template error in {name} (please report this): {source:#}")
-            }
-        }
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The messages of the variants and layouts no fixture reaches, and the cause kept as source().
+    #[test]
+    fn messages() {
+        let io = Error::io("models/\x1b[2Jx.sql", "read")(std::io::Error::new(std::io::ErrorKind::NotFound, "gone"));
+        assert_eq!(io.to_string(), "error: could not read models/\\u{1b}[2Jx.sql: gone\n");
+        assert_eq!(std::error::Error::source(&io).map(|s| s.to_string()).as_deref(), Some("gone"));
+
+        let cause = minijinja::Environment::new().render_str("{{ 1 + }}", ()).unwrap_err();
+        let template = Error::Template { name: "model.sql".into(), source: cause };
+        let Error::Template { source, .. } = &template else { unreachable!() };
+        let want = format!("error: internal template error in model.sql (please report this): {source:#}\n");
+        assert_eq!(template.to_string(), want);
+        assert!(std::error::Error::source(&template).is_some());
+
+        let two = Error::Invalid(vec![Diagnostic::new("first").key("models[0].name"), Diagnostic::new("second").hint("fix it")]);
+        assert_eq!(two.to_string(), "error: first\n  |\n  = key: `models[0].name`\n\nerror: second\n  |\n  = hint: fix it\n");
+        let file_only = Error::from(Diagnostic::new("bad").in_file("dbt_project.yml").key("model-paths"));
+        assert_eq!(file_only.to_string(), "error: bad\n --> dbt_project.yml\n  = key: `model-paths`\n");
     }
 }
-
-impl std::error::Error for Error {}
-
-pub type Result<T, E = Error> = std::result::Result<T, E>;
