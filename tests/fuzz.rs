@@ -358,7 +358,8 @@ fn fuzz_mutated_fixtures() {
 /// The generators do reach valid specs, so the compile property is exercised.
 #[test]
 fn structured_generator_reaches_valid_specs() {
-    let mut runner = TestRunner::new(Config { cases: 1, ..Config::default() });
+    // A fixed seed: the rate of valid specs is a property of the generator, not of a run.
+    let mut runner = TestRunner::deterministic();
     let strategy = structured();
     let valid = (0..300)
         .filter(|_| {
@@ -366,6 +367,7 @@ fn structured_generator_reaches_valid_specs() {
             spec::parse(SpecSource { path: Path::new("f.yml"), text: &text }, &DialectChoice::default()).is_ok()
         })
         .count();
+    eprintln!("{valid} of 300 generated specs validate");
     assert!(valid >= 10, "only {valid} of 300 generated specs validate");
 }
 
