@@ -199,8 +199,8 @@ pub static DIALECTS: &[Dialect] = &[
         reserved: &["assert_rows_modified", "at", "contains", "current", "define", "enum", "escape", "extract", "following", "groups", "hash", "if", "ignore", "lookup", "merge", "new", "no", "nulls", "of", "preceding", "proto", "recursive", "respect", "treat", "unbounded", "within"],
         append_by_position: false,
         max_model_name: None,
-        proof: Proof::Reviewed,
-        note: "watermark inlined as a constant of the load_time's type (TIMESTAMP, DATETIME or DATE) so partitions are pruned",
+        proof: Proof::Emulated,
+        note: "watermark inlined as a constant of the load_time's type (TIMESTAMP, DATETIME or DATE) so partitions are pruned; emulated: merge (the emulator cannot run dbt-bigquery's microbatch script)",
     },
     Dialect {
         name: "clickhouse",

@@ -37,7 +37,7 @@ from engines.base import *  # noqa: F401,F403
 DIALECT = "bigquery"
 PROOF = "emulated (crucible-emulator 0.1.0a2 on DuckDB)"
 VENV = "bigquery"
-CI = False
+CI = True
 # dbt-bigquery offers merge, insert_overwrite and microbatch; dbt-incr refuses insert_overwrite,
 # and dbt-bigquery's microbatch is a DECLARE script crucible cannot run (see the docstring).
 STRATEGIES = ["merge"]
