@@ -24,7 +24,6 @@ Not emulated (a pass does not prove them):
   (crucible is UTC), DML concurrency, costs.
 """
 
-import os
 import socket
 import subprocess
 import sys
