@@ -206,8 +206,8 @@ pub static DIALECTS: &[Dialect] = &[
         append_by_position: false,
         max_model_name: None,
         true_literal: "true",
-        proof: Proof::Reviewed,
-        note: "watermark inlined as a constant of the load_time's type (TIMESTAMP, DATETIME or DATE) so partitions are pruned",
+        proof: Proof::Emulated,
+        note: "watermark inlined as a constant of the load_time's type (TIMESTAMP, DATETIME or DATE) so partitions are pruned; the emulator runs merge (not dbt-bigquery's microbatch script)",
     },
     Dialect {
         name: "clickhouse",

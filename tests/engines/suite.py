@@ -358,7 +358,7 @@ def run_engine(name: str, scenarios: list[Scenario], workdir: Path, log) -> None
                     if stmt:
                         statements.append(stmt)
                 elif f.suffix == ".sql":
-                    statements.append(f.read_text())
+                    statements.append(engine.fixture_sql(f.read_text()))
         dbt.exec(statements)
 
         # 2. incremental runs: one invocation per distinct vars. --event-time-start/-end reach only

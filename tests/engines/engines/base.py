@@ -25,3 +25,8 @@ def create_table_sql(table: str, columns: dict[str, str]) -> str:
 
 def delete_all_sql(table: str) -> str:
     return f"delete from {table}"
+
+
+def fixture_sql(sql: str) -> str:
+    """A fixture's SQL file (standard SQL: e.g. an UPDATE of a raw table) as the engine runs it."""
+    return sql
