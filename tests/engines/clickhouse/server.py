@@ -71,6 +71,7 @@ def execute(sql: str, database: str, fmt: str, settings: dict, params: dict) -> 
 
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive, as clickhouse-connect's pool expects
+    disable_nagle_algorithm = True  # headers and body go out in two writes: no 40 ms delayed ACK
 
     def log_message(self, *args) -> None:  # quiet
         pass
