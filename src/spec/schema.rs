@@ -90,7 +90,7 @@ pub fn schema() -> Value {
         "description": "BigQuery only: the date or time column to partition by (a TIMESTAMP by day), or dbt-bigquery's mapping. A microbatch model's granularity is its batch_size. dbt config: partition_by."
     }));
     add("cluster_by", json!({ "$ref": "#/$defs/names", "description": "Column(s) to cluster by (snowflake, bigquery; liquid clustering on databricks). dbt config: cluster_by, or liquid_clustered_by on databricks." }));
-    add("order_by", json!({ "$ref": "#/$defs/names", "description": "ClickHouse only: the MergeTree sorting key [default: the unique key]. dbt config: order_by." }));
+    add("order_by", json!({ "$ref": "#/$defs/names", "description": "ClickHouse only: the MergeTree sorting key [default: the unique key, each column through assumeNotNull]. dbt config: order_by." }));
     add("file_format", json!({ "enum": ["delta", "iceberg", "hudi", "parquet", "orc"], "description": "Spark and Databricks: the table format (merge and delete+insert need delta, iceberg or hudi) [spark default: delta for merge, parquet otherwise]. dbt config: file_format." }));
     add("table_type", json!({ "enum": ["hive", "iceberg"], "description": "Athena: the table type (merge needs iceberg) [default: iceberg for merge]. dbt config: table_type." }));
     add("begin", json!({
