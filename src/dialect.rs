@@ -220,7 +220,7 @@ pub static DIALECTS: &[Dialect] = &[
         reserved: &[],
         append_by_position: true,
         max_model_name: None,
-        proof: Proof::Executed,
+        proof: Proof::EndToEnd,
         note: "delete+insert is dbt-clickhouse's delete_insert (lightweight deletes); order_by defaults to the unique key (through assumeNotNull, so Nullable keys work)",
     },
     Dialect {
