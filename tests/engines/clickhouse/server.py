@@ -14,7 +14,8 @@ Protocol plumbing only: each request's SQL reaches ClickHouse byte for byte. Wha
   the same settings in all of them);
 - errors: status 500, header X-ClickHouse-Exception-Code, ClickHouse's exception text as body.
 
-    python server.py --port PORT --path DIR     (binds 127.0.0.1 only)
+    python server.py --port PORT --path DIR     (binds 127.0.0.1 only; port 0: a free one; prints
+                                                "listening on 127.0.0.1:PORT" once it accepts)
 """
 
 import argparse
@@ -120,7 +121,7 @@ class Handler(BaseHTTPRequestHandler):
 def main() -> None:
     global CONN
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--port", type=int, required=True)
+    ap.add_argument("--port", type=int, default=0)
     ap.add_argument("--path", required=True, help="chdb's data directory")
     args = ap.parse_args()
     CONN = chdb.connect(args.path)
@@ -128,6 +129,7 @@ def main() -> None:
     INFO.update(version=version, timezone=tz)
     server = ThreadingHTTPServer(("127.0.0.1", args.port), Handler)
     server.daemon_threads = True
+    print(f"listening on 127.0.0.1:{server.server_address[1]}", flush=True)  # read by the engine module
     server.serve_forever()
 
 

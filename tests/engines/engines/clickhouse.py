@@ -4,11 +4,8 @@ directory."""
 
 import os
 import re
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 
 from engines.base import *  # noqa: F401,F403
@@ -74,32 +71,24 @@ def delete_all_sql(table: str) -> str:
 
 def start(workdir) -> None:
     global _server, _port
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    _port = s.getsockname()[1]
-    s.close()
-    log = open(workdir / "clickhouse-server.log", "w")
+    log = workdir / "clickhouse-server.log"
     _server = subprocess.Popen(
-        [sys.executable, str(ROOT / "tests" / "engines" / "clickhouse" / "server.py"), "--port", str(_port), "--path", str(workdir / "chdb")],
-        stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "TZ": "UTC"},
+        [sys.executable, str(ROOT / "tests" / "engines" / "clickhouse" / "server.py"), "--port", "0", "--path", str(workdir / "chdb")],
+        stdout=subprocess.PIPE, stderr=log.open("w"), text=True, env={**os.environ, "TZ": "UTC"},
     )
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{_port}/ping", timeout=1) as r:
-                if r.read() == b"Ok.\n":
-                    return
-        except OSError:
-            pass
-        if _server.poll() is not None or time.monotonic() > deadline:
-            raise RuntimeError(f"the ClickHouse HTTP shim did not start (see {workdir / 'clickhouse-server.log'})")
-        time.sleep(0.05)
+    line = _server.stdout.readline()  # "listening on 127.0.0.1:PORT" once it accepts, "" if it died
+    if not line.startswith("listening on "):
+        stop()
+        raise RuntimeError(f"the ClickHouse HTTP shim did not start: {line or log.read_text()[-2000:]}")
+    _port = int(line.rsplit(":", 1)[1])
 
 
 def stop() -> None:
     if _server is not None and _server.poll() is None:
         _server.terminate()
         _server.wait(timeout=30)
+    if _server is not None and _server.stdout:
+        _server.stdout.close()
 
 
 def output(workdir, name: str, schema: str) -> dict:
