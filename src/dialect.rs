@@ -228,8 +228,8 @@ pub static DIALECTS: &[Dialect] = &[
         append_by_position: true,
         max_model_name: None,
         true_literal: "true",
-        proof: Proof::Executed,
-        note: "delete+insert is dbt-clickhouse's delete_insert (lightweight deletes); order_by defaults to the unique key",
+        proof: Proof::EndToEnd,
+        note: "delete+insert is dbt-clickhouse's delete_insert (lightweight deletes); order_by defaults to the unique key (through assumeNotNull, so Nullable keys work)",
     },
     Dialect {
         name: "databricks",

@@ -322,6 +322,21 @@ fn no_columns_found_at_run_time_is_a_compile_error() {
     }
 }
 
+/// ClickHouse's default sorting key is the unique key through assumeNotNull: a Nullable column in
+/// a MergeTree sorting key is refused (`allow_nullable_key` is off by default), which failed the
+/// first run of every model whose key column is Nullable (tests/engines, clickhouse: every keyed
+/// scenario). ClickHouse still uses `assumeNotNull(k)` for `(k) in (…)`. A spec's own order_by is
+/// passed as written.
+#[test]
+fn clickhouse_default_sorting_key_takes_nullable_keys() {
+    let path = root().join("tests/fixtures/dialects/clickhouse/order_by.yml");
+    let choice = DialectChoice { cli: None, cli_overrides_spec: false, profile: None };
+    let rendered = render(&path, &choice).expect("renders");
+    let config = |name: &str| rendered.iter().find(|r| r.model.name == name).unwrap().text.clone();
+    assert!(config("fct_events").contains("order_by=['assumeNotNull(event_id)']"), "{}", config("fct_events"));
+    assert!(config("fct_page_views").contains("order_by=['viewed_at', 'view_id']"), "{}", config("fct_page_views"));
+}
+
 /// What `dbt-incr dialects` says about how a dialect is proven holds: an end-to-end dialect is an
 /// engine of the real-engine suite that runs in CI, an emulated one an engine of that suite, an
 /// executed one an engine of the differential suite; every dialect has its written review.

@@ -148,10 +148,16 @@ fn config_entries(model: &Model) -> Vec<ConfigEntry> {
     }
     if dialect.order_by {
         // A MergeTree sorted by the unique key: dbt-clickhouse's default (tuple()) leaves the
-        // delete and the guard's join to scan the whole table.
-        let order_by = if model.order_by.is_empty() { &model.unique_key } else { &model.order_by };
+        // delete and the guard's join to scan the whole table. Each key column through
+        // assumeNotNull: a Nullable column in a sorting key is refused (allow_nullable_key is
+        // off by default), and ClickHouse still uses such a key for `(k) in (…)` and `k = …`.
+        let order_by = if model.order_by.is_empty() {
+            model.unique_key.iter().map(|k| format!("assumeNotNull({k})")).collect()
+        } else {
+            model.order_by.clone()
+        };
         if !order_by.is_empty() {
-            config.push(ConfigEntry { key: "order_by", value: jinja_list(order_by) });
+            config.push(ConfigEntry { key: "order_by", value: jinja_list(&order_by) });
         }
     }
     if let Some(d) = &model.deleted {

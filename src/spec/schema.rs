@@ -96,7 +96,7 @@ pub fn schema() -> Value {
         "description": "How the loader marks a deleted row: a boolean column (true means deleted), `col is not null`, or `col = 'value'`. A key whose newest version is a delete is removed. Needs a unique_key and merge, delete+insert or microbatch.",
         "examples": ["_fivetran_deleted", "_ab_cdc_deleted_at is not null", "op = 'd'"]
     }));
-    add("order_by", json!({ "$ref": "#/$defs/names", "description": "ClickHouse only: the MergeTree sorting key [default: the unique key]. dbt config: order_by." }));
+    add("order_by", json!({ "$ref": "#/$defs/names", "description": "ClickHouse only: the MergeTree sorting key [default: the unique key, each column through assumeNotNull]. dbt config: order_by." }));
     add("file_format", json!({ "enum": ["delta", "iceberg", "hudi", "parquet", "orc"], "description": "Spark and Databricks: the table format (merge and delete+insert need delta, iceberg or hudi) [spark default: delta for merge, parquet otherwise]. dbt config: file_format." }));
     add("table_type", json!({ "enum": ["hive", "iceberg"], "description": "Athena: the table type (merge needs iceberg) [default: iceberg for merge]. dbt config: table_type." }));
     add("begin", json!({

@@ -307,9 +307,10 @@ def run_engine(name: str, scenarios: list[Scenario], workdir: Path, log) -> None
         plans.append((s, strategies))
         for st in strategies:
             entry = {"name": s.model_name(st), **s.model, "incremental_strategy": st, "path": s.name}
-            if st == "microbatch":
-                first_table = next(iter(s.tables.values()))
+            first_table = next(iter(s.tables.values()))
+            if st == "microbatch" or (st == "append" and engine.APPEND_BY_POSITION):
                 entry.setdefault("columns", list(first_table.keys()))
+            if st == "microbatch":
                 entry.setdefault("begin", MB_START)
                 entry.setdefault("batch_size", "day")
             spec_models.append(entry)

@@ -10,6 +10,8 @@ engine's libraries inside functions, never at module level. Each module defines:
     CI                 whether scripts/test runs it by default
     STRATEGIES         strategies the suite runs on it (append only for key-less scenarios)
     MICROBATCH_KEYED   True: microbatch only with a unique_key; False: only without; None: never
+    APPEND_BY_POSITION (engines/base.py: False) True: the adapter appends by column position, so
+                       dbt-incr requires `columns` there; append models get the first table's
     start(workdir)     start servers or sessions (in the suite's process)
     stop()             stop them
     output(workdir, name, schema)   a dbt profile output (dict)
@@ -20,7 +22,7 @@ and may override the SQL helpers of engines/base.py (column types, literals, sch
 import importlib
 
 # In the order the report lists them.
-ALL = ["duckdb", "postgres", "bigquery"]
+ALL = ["duckdb", "postgres", "clickhouse", "bigquery"]
 
 
 def load(name: str):

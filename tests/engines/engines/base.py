@@ -1,5 +1,9 @@
 """Standard-SQL helpers every engine module starts from (import * and override)."""
 
+# True where the adapter appends by column position: dbt-incr requires `columns` for append
+# models there, and the suite gives them the first table's columns (as it does for microbatch).
+APPEND_BY_POSITION = False
+
 
 def column_type(fixture_type: str) -> str:
     """The engine's type for a fixture column type (integer, numeric(10,2), varchar(n), timestamp)."""
