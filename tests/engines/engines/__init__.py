@@ -20,7 +20,7 @@ and may override the SQL helpers of engines/base.py (column types, literals, sch
 import importlib
 
 # In the order the report lists them.
-ALL = ["duckdb", "postgres"]
+ALL = ["duckdb", "postgres", "snowflake"]
 
 
 def load(name: str):
