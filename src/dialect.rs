@@ -325,7 +325,7 @@ pub static DIALECTS: &[Dialect] = &[
         reserved: &[],
         append_by_position: false,
         max_model_name: None,
-        proof: Proof::Reviewed,
+        proof: Proof::Emulated,
         note: "insert_overwrite replaces the whole table here",
     },
     Dialect {
