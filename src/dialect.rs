@@ -338,7 +338,7 @@ pub static DIALECTS: &[Dialect] = &[
         append_by_position: false,
         max_model_name: None,
         true_literal: "true",
-        proof: Proof::Reviewed,
+        proof: Proof::Emulated,
         note: "insert_overwrite replaces the whole table here",
     },
     Dialect {

@@ -22,7 +22,7 @@ and may override the SQL helpers of engines/base.py (column types, literals, sch
 import importlib
 
 # In the order the report lists them.
-ALL = ["duckdb", "postgres", "clickhouse", "bigquery"]
+ALL = ["duckdb", "postgres", "clickhouse", "snowflake", "bigquery"]
 
 
 def load(name: str):
