@@ -37,6 +37,12 @@ def main(paths: list[str]) -> int:
     for r in runs:
         print(f"  {r['engine']:<12} {r['proof']}; {r['seconds']:.0f}s")
 
+    skipped = [(r["engine"], sc, why) for r in runs for sc, why in sorted(r.get("skipped", {}).items())]
+    if skipped:
+        print("\nnot run (the engine cannot):")
+        for e, sc, why in skipped:
+            print(f"  {sc} / {e}: {why}")
+
     notes = [(k, n) for k, c in sorted(cells.items()) for n in c["notes"]]
     if notes:
         print("\nexpected failures:")

@@ -16,7 +16,9 @@ engine's libraries inside functions, never at module level. Each module defines:
     stop()             stop them
     output(workdir, name, schema)   a dbt profile output (dict)
 
-and may override the SQL helpers of engines/base.py (column types, literals, schemas, tables).
+and may override the SQL helpers of engines/base.py (column types, literals, schemas, tables),
+and set SKIP = {scenario: reason} for scenarios the engine (an emulator) cannot run at all; the
+report lists them with the reason.
 """
 
 import importlib

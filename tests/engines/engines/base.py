@@ -1,5 +1,8 @@
 """Standard-SQL helpers every engine module starts from (import * and override)."""
 
+# Scenarios this engine cannot run at all, with the reason (an emulator's missing statement).
+SKIP: dict[str, str] = {}
+
 # True where the adapter appends by column position: dbt-incr requires `columns` for append
 # models there, and the suite gives them the first table's columns (as it does for microbatch).
 APPEND_BY_POSITION = False

@@ -41,6 +41,8 @@ def column_type(fixture_type: str) -> str:
         return f"Nullable(Decimal({m[1]}, {m[2]}))"
     if t.startswith("varchar"):
         return "Nullable(String)"
+    if t == "boolean":
+        return "Nullable(Bool)"
     raise ValueError(f"no ClickHouse type for fixture type {fixture_type!r}")
 
 
