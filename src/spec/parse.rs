@@ -11,25 +11,27 @@ use serde_saphyr::Spanned;
 use super::model::{MAX_SPEC_BYTES, SpecFile};
 use super::names::escape;
 use super::validate::Validator;
-use super::yaml::yaml_diagnostic;
+use super::yaml::{unknown_keys, yaml_diagnostic};
 use crate::error::{Diagnostic, Error};
 
 // ---------------------------------------------------------------------------------------------
 // Raw form: exactly what the YAML says, with positions.
 
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub(super) struct RawSpec {
     version: Spanned<u32>,
     #[serde(default, deserialize_with = "present")]
     dialect: Option<Spanned<String>>,
     #[serde(default)]
     defaults: Option<RawModel>,
-    models: Spanned<Vec<Spanned<RawModel>>>,
+    #[serde(default)]
+    models: Option<Spanned<Vec<Spanned<RawModel>>>>,
+    /// Keys the format does not have, reported all at once (with their positions, found in the text).
+    #[serde(flatten)]
+    unknown: BTreeMap<String, serde::de::IgnoredAny>,
 }
 
 #[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub(super) struct RawModel {
     #[serde(default, deserialize_with = "present")]
     pub(super) name: Option<Spanned<String>>,
@@ -71,6 +73,8 @@ pub(super) struct RawModel {
     pub(super) begin: Option<Spanned<String>>,
     #[serde(default, deserialize_with = "present")]
     pub(super) batch_size: Option<Spanned<String>>,
+    #[serde(flatten)]
+    pub(super) unknown: BTreeMap<String, serde::de::IgnoredAny>,
 }
 
 /// `partition_by: column` or dbt-bigquery's mapping `{field, data_type, granularity}`.
@@ -182,6 +186,26 @@ pub fn parse(source: SpecSource<'_>, choice: &DialectChoice) -> Result<SpecFile,
 
     let mut v = Validator { file, text, diags: Vec::new(), reserved: (&[], "") };
 
+    // Unknown keys, every one of them (serde collects them instead of stopping at the first).
+    let mut unknown: Vec<(String, String)> = raw.unknown.keys().map(|k| (k.clone(), k.clone())).collect();
+    if let Some(d) = &raw.defaults {
+        unknown.extend(d.unknown.keys().map(|k| (format!("defaults.{k}"), k.clone())));
+    }
+    for (i, m) in raw.models.iter().flat_map(|m| m.value.iter()).enumerate() {
+        unknown.extend(m.value.unknown.keys().map(|k| (format!("models[{i}].{k}"), k.clone())));
+    }
+    if !unknown.is_empty() {
+        v.diags.extend(unknown_keys(file, text, &unknown));
+    }
+    let Some(entries) = &raw.models else {
+        // A misspelt `models:` is reported above as an unknown key, with the right spelling.
+        if raw.unknown.is_empty() {
+            let last = text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty() && !l.trim_start().starts_with('#')).last().map_or(1, |(i, _)| i + 1);
+            v.diags.push(Diagnostic::new("the spec has no `models:`").at(file, text, last, 1).key("models").hint("list the models under `models:`; see docs/spec.md"));
+        }
+        return Err(Error::Invalid(v.diags));
+    };
+
     if raw.version.value != 1 {
         v.err(&raw.version, "version", format!("unsupported spec version {}", raw.version.value), Some("this dbt-incr reads `version: 1`"));
     }
@@ -199,14 +223,14 @@ pub fn parse(source: SpecSource<'_>, choice: &DialectChoice) -> Result<SpecFile,
         v.err(f, "defaults.from", "`from` cannot have a default", Some("give each model its own `from`"));
     }
 
-    if raw.models.value.is_empty() {
-        v.err(&raw.models, "models", "the spec has no models", Some("add at least one entry under `models:`"));
+    if entries.value.is_empty() {
+        v.err(entries, "models", "the spec has no models", Some("add at least one entry under `models:`"));
     }
 
     let mut models = Vec::new();
     // Keyed case-insensitively: warehouses fold unquoted names, and some file systems do too.
     let mut seen: BTreeMap<String, (String, usize)> = BTreeMap::new();
-    for (i, entry) in raw.models.value.iter().enumerate() {
+    for (i, entry) in entries.value.iter().enumerate() {
         let key = format!("models[{i}]");
         if let Some(dialect) = dialect
             && let Some(model) = v.model(&entry.value, &defaults, &key, (entry.referenced.line() as usize, entry.referenced.column() as usize), dialect)

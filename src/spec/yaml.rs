@@ -383,6 +383,49 @@ fn entry_index(lines: &[&str], row: usize, col: usize) -> usize {
     index
 }
 
+/// Unknown keys (`(key path, key name)`, as serde collected them) as diagnostics at the positions
+/// where they stand in `text`; a key written in flow style (`{…}`), which the line scan does not
+/// read, is reported without a position.
+pub(crate) fn unknown_keys(file: &Path, text: &str, unknown: &[(String, String)]) -> Vec<Diagnostic> {
+    let names: std::collections::BTreeSet<&str> = unknown.iter().map(|(_, k)| k.as_str()).collect();
+    let mut found: std::collections::BTreeMap<String, (usize, usize)> = std::collections::BTreeMap::new();
+    for (row, line) in text.lines().enumerate() {
+        for (col, key) in line_nodes(line) {
+            let Some(key) = key.filter(|k| names.contains(k)) else { continue };
+            let column = line[..col].chars().count() + 1;
+            if let Some(path) = key_path_at(text, row + 1, column, true) {
+                found.entry(path).or_insert((row + 1, column));
+                let _ = key;
+            }
+        }
+    }
+    // Flow style (`{a: 1, uniqe_key: id}`): the first `key:` in the text that stands alone.
+    let in_flow = |key: &str| -> Option<(usize, usize)> {
+        for (row, line) in text.lines().enumerate() {
+            let mut from = 0;
+            while let Some(at) = line[from..].find(key).map(|i| i + from) {
+                let before = line[..at].chars().next_back();
+                let after = line[at + key.len()..].trim_start().starts_with(':');
+                if after && before.is_none_or(|c| !(c.is_alphanumeric() || c == '_')) {
+                    return Some((row + 1, line[..at].chars().count() + 1));
+                }
+                from = at + key.len();
+            }
+        }
+        None
+    };
+    unknown
+        .iter()
+        .map(|(path, key)| {
+            let d = Diagnostic::new(String::new());
+            match found.get(path).copied().or_else(|| in_flow(key)).as_ref() {
+                Some(&(line, column)) => unknown_key(d.at(file, text, line, column).key(path.clone()), key, Some(path)),
+                None => unknown_key(d.in_file(file).key(path.clone()), key, Some(path)),
+            }
+        })
+        .collect()
+}
+
 /// An unknown key, with the keys valid where it stands.
 fn unknown_key(mut d: Diagnostic, unknown: &str, path: Option<&str>) -> Diagnostic {
     let shown = escape(unknown);
