@@ -60,11 +60,14 @@ pub fn review(plan: &Plan, comparison: &Comparison) -> Vec<Entry> {
     let by_path: BTreeMap<PathBuf, &Model> = plan.models.iter().map(|m| (plan.model_path(m), m)).collect();
     let macro_dir = Path::new(&plan.project.macro_path).join(macros::PACKAGE_DIR);
     // A model whose file moves (its `path` changed) shows as a missing file and an orphan.
-    let orphan_models: BTreeMap<String, String> = comparison
+    let orphan_models: BTreeMap<String, (String, &str)> = comparison
         .findings
         .iter()
         .filter(|f| f.status == Status::Orphaned && is_sql(&f.path))
-        .filter_map(|f| header::origin(f.old.as_deref()?).map(|(_, model)| (model, shown(&f.path))))
+        .filter_map(|f| {
+            let old = f.old.as_deref()?;
+            header::origin(old).map(|(_, model)| (model, (shown(&f.path), old)))
+        })
         .collect();
     let mut macro_changes: Vec<(String, String, String)> = Vec::new();
 
@@ -81,19 +84,22 @@ pub fn review(plan: &Plan, comparison: &Comparison) -> Vec<Entry> {
             let name = model.name.clone();
             match f.status {
                 Status::Missing => match orphan_models.get(&name) {
-                    Some(from) => entries.push(Entry {
-                        name,
-                        kind: "model",
-                        path,
-                        change: "moved",
-                        notes: vec![note(
+                    Some((from, old_text)) => {
+                        let mut notes = vec![note(
                             "path",
                             Some(from),
                             Some(&shown(&f.path)),
                             "the file moves; dbt names the table after the model, not the folder, so the table and its rows stay (unless a folder-level `+schema` config differs). `dbt-incr generate --prune` deletes the old file.".into(),
                             Action::None,
-                        )],
-                    }),
+                        )];
+                        // A model that moves may change too: every change of its settings counts.
+                        let new: BTreeMap<String, String> = settings(model).into_iter().map(|(k, v)| (k.to_string(), v)).collect();
+                        match recorded_settings(old_text) {
+                            None => notes.push(note("settings", None, None, "the previous file records no settings (written by an older dbt-incr or edited), so what else changed in the spec is unknown: read the diff.".into(), Action::None)),
+                            Some(old) => notes.extend(setting_notes(model, &old, &new)),
+                        }
+                        entries.push(Entry { name, kind: "model", path, change: "moved", notes });
+                    }
                     None => entries.push(Entry {
                         name,
                         kind: "model",
