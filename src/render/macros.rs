@@ -24,6 +24,6 @@ pub const PACKAGE_DIR: &str = "dbt_incr";
 /// A macro file as written into a project: the marker header, then the source.
 pub fn with_header(source: &str) -> String {
     header::stamp(&format!(
-        "{{# {MARKER}: the dbt_incr macro package.\n   Do not edit by hand: run `dbt-incr generate` to rewrite it. #}}\n{source}"
+        "{{# {MARKER}: the dbt_incr macro package.\n   Do not edit by hand: run `dbt-incr generate` to rewrite it.\n   One macro family per file (dbt-utils style): a dispatcher, its default__ and the adapters'\n   overrides, with private helpers (_dbt_incr_…) beside what uses them. #}}\n{source}"
     ))
 }
