@@ -89,7 +89,9 @@ pub fn compile_with(model: &Model, model_sql: &str, dialect: &'static Dialect, b
     let vars = mock.vars.as_ref().map(|(s, e)| (s.as_deref(), e.as_deref()));
     let mut source = String::new();
     for (_, text) in macros::FILES {
-        source.push_str(&generic_tests_as_macros(&resolve_dispatch(text, dialect)));
+        // The package as the project holds it: in the spec's keyword case.
+        let text = crate::render::case::apply(text, model.keyword_case);
+        source.push_str(&generic_tests_as_macros(&resolve_dispatch(&text, dialect)));
         source.push('\n');
     }
     // Macro definitions render to blank lines; the marker tells where the model starts.

@@ -21,6 +21,12 @@ pub const FILES: &[(&str, &str)] = &[
 /// Folder, under the project's first macro path, the package is written to.
 pub const PACKAGE_DIR: &str = "dbt_incr";
 
+/// A macro file as written into a project: the marker header, then the source, its SQL
+/// keywords in `case`.
+pub fn with_header_in(source: &str, case: crate::spec::KeywordCase) -> String {
+    header::stamp(&super::case::apply(&with_header(source), case))
+}
+
 /// A macro file as written into a project: the marker header, then the source.
 pub fn with_header(source: &str) -> String {
     header::stamp(&format!(

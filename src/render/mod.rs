@@ -3,8 +3,10 @@
 //! - [`model`]: a model's SQL file (decisions in Rust, layout in `templates/model.sql`);
 //! - [`properties`]: a model's properties YAML (description, data tests, unit tests);
 //! - [`macros`]: the `dbt_incr` macro package (sources in `macros/dbt_incr/`);
-//! - [`header`]: the marker, content hash and settings line every generated file starts with.
+//! - [`header`]: the marker, content hash and settings line every generated file starts with;
+//! - [`case`]: the spec's keyword case, applied to the SQL of generated files.
 
+pub mod case;
 pub mod header;
 pub mod macros;
 pub mod model;

@@ -98,7 +98,7 @@ impl Renderer {
         if !text.ends_with('\n') {
             text.push('\n');
         }
-        Ok(header::stamp(&text))
+        Ok(header::stamp(&super::case::apply(&text, model.keyword_case)))
     }
 }
 

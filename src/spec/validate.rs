@@ -297,6 +297,7 @@ impl Validator<'_> {
             begin,
             batch_size,
             dialect,
+            keyword_case: Default::default(),
             line: at.0,
             column: at.1,
         })
