@@ -293,7 +293,8 @@ def run_engine(name: str, scenarios: list[Scenario], workdir: Path, log) -> None
         ]
         plans.append((s, strategies))
         for st in strategies:
-            entry = {"name": s.model_name(st), **s.model, "incremental_strategy": st, "path": s.name}
+            entry = {"name": s.model_name(st), **getattr(engine, "SPEC_DEFAULTS", {}), **s.model,
+                     "incremental_strategy": st, "path": s.name}
             if st == "microbatch":
                 first_table = next(iter(s.tables.values()))
                 entry.setdefault("columns", list(first_table.keys()))

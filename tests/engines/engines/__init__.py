@@ -13,6 +13,8 @@ engine's libraries inside functions, never at module level. Each module defines:
     start(workdir)     start servers or sessions (in the suite's process)
     stop()             stop them
     output(workdir, name, schema)   a dbt profile output (dict)
+    SPEC_DEFAULTS      spec keys merged into every model's spec entry (the scenario's own keys
+                       win), e.g. a table format the engine needs (engines/base.py: none)
 
 and may override the SQL helpers of engines/base.py (column types, literals, schemas, tables).
 """
@@ -20,7 +22,7 @@ and may override the SQL helpers of engines/base.py (column types, literals, sch
 import importlib
 
 # In the order the report lists them.
-ALL = ["duckdb", "postgres"]
+ALL = ["duckdb", "postgres", "spark"]
 
 
 def load(name: str):

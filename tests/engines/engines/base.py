@@ -1,5 +1,9 @@
 """Standard-SQL helpers every engine module starts from (import * and override)."""
 
+# Spec keys merged into every generated model's spec entry (the scenario's own keys win): settings
+# the engine needs, e.g. a table format that can merge.
+SPEC_DEFAULTS: dict = {}
+
 
 def column_type(fixture_type: str) -> str:
     """The engine's type for a fixture column type (integer, numeric(10,2), varchar(n), timestamp)."""
