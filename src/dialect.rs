@@ -360,7 +360,7 @@ pub static DIALECTS: &[Dialect] = &[
         append_by_position: false,
         max_model_name: None,
         true_literal: "true",
-        proof: Proof::Executed,
+        proof: Proof::EndToEnd,
         note: "merge needs a Delta, Iceberg or Hudi table (file_format; delta by default, parquet for append)",
     },
     Dialect {

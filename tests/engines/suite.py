@@ -306,7 +306,7 @@ def run_engine(name: str, scenarios: list[Scenario], workdir: Path, log) -> None
         ]
         plans.append((s, strategies))
         for st in strategies:
-            entry = {"name": s.model_name(st), **s.model, "incremental_strategy": st, "path": s.name}
+            entry = {"name": s.model_name(st), **engine.SPEC_DEFAULTS, **s.model, "incremental_strategy": st, "path": s.name}
             first_table = next(iter(s.tables.values()))
             if st == "microbatch" or (st == "append" and engine.APPEND_BY_POSITION):
                 entry.setdefault("columns", list(first_table.keys()))
