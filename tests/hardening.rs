@@ -405,6 +405,7 @@ const BEYOND_THE_SCHEMA: &[&str] = &[
     "duplicate_key",
     "duplicate_model",
     "file_format_on_duckdb",
+    "iceberg_metadata_column",
     "insert_overwrite",
     "insert_overwrite_postgres",
     "lookback_huge",

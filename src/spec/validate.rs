@@ -266,6 +266,26 @@ impl Validator<'_> {
                 self.err(spanned, &k("deleted"), format!("{s} cannot remove rows, so deletes cannot be applied"), Some("use merge or delete+insert"));
             }
         }
+        let at_pos = at;
+        // Iceberg tables reserve names for their metadata columns: a column so named fails the
+        // first build (ValidationException: names reserved for Iceberg metadata columns).
+        let format_default = |f: &crate::dialect::TableFormat| if matches!(strategy, Some(Strategy::Merge | Strategy::DeleteInsert)) { f.default_merge } else { f.default_other };
+        if dialect.table_format.as_ref().and_then(|f| table_format.as_deref().or(format_default(f))) == Some("iceberg") {
+            const ICEBERG_METADATA: [&str; 10] = ["_deleted", "_file", "_pos", "_spec_id", "_partition", "_change_type", "_change_ordinal", "_commit_snapshot_id", "_row_id", "_last_updated_sequence_number"];
+            let named = unique_key.iter().map(|c| (c, "unique_key")).chain([(&load_time, "load_time")]).chain(event_time.iter().map(|c| (c, "event_time"))).chain(columns.iter().flatten().map(|c| (c, "columns"))).chain(deleted.iter().map(|d| (&d.column, "deleted")));
+            for (column, role) in named {
+                if ICEBERG_METADATA.iter().any(|m| m.eq_ignore_ascii_case(column)) {
+                    let at = match role {
+                        "unique_key" => pick!(unique_key).map(|s| (s.referenced.line() as usize, s.referenced.column() as usize)),
+                        "load_time" => pick!(load_time).map(|s| (s.referenced.line() as usize, s.referenced.column() as usize)),
+                        "event_time" => pick!(event_time).map(|s| (s.referenced.line() as usize, s.referenced.column() as usize)),
+                        "deleted" => pick!(deleted).map(|s| (s.referenced.line() as usize, s.referenced.column() as usize)),
+                        _ => pick!(columns).map(|s| (s.referenced.line() as usize, s.referenced.column() as usize)),
+                    };
+                    self.err_line(at.unwrap_or(at_pos), &k(role), format!("`{column}` is the name of an Iceberg metadata column, and this model's table is Iceberg: its first build would fail"), Some("rename the column in a staging model"));
+                }
+            }
+        }
         if strategy == Some(Strategy::Microbatch)
             && let (Some(p), Some(g)) = (&partition_by, partition_by.as_ref().and_then(|p| p.granularity.as_deref()))
             && g != batch_size.as_deref().unwrap_or("day")
