@@ -408,6 +408,8 @@ const BEYOND_THE_SCHEMA: &[&str] = &[
     "iceberg_metadata_column",
     "insert_overwrite",
     "insert_overwrite_postgres",
+    "insert_overwrite_without_key",
+    "insert_overwrite_without_partition_by",
     "lookback_huge",
     "merge_on_parquet",
     "merge_without_key",

@@ -248,7 +248,7 @@ impl Validator<'_> {
         // Columns the model relies on must survive a `columns` subset.
         if let Some(cols) = &columns {
             let spanned = pick!(columns).expect("columns present");
-            let required = unique_key.iter().map(|c| (c, "unique_key")).chain([(&load_time, "load_time")]).chain(event_time.iter().map(|c| (c, "event_time"))).chain(tie_breaker.iter().flatten().map(|c| (c, "tie_breaker"))).chain(deleted.iter().map(|d| (&d.column, "deleted column")));
+            let required = unique_key.iter().map(|c| (c, "unique_key")).chain([(&load_time, "load_time")]).chain(event_time.iter().map(|c| (c, "event_time"))).chain(tie_breaker.iter().flatten().map(|c| (c, "tie_breaker"))).chain(deleted.iter().map(|d| (&d.column, "deleted column"))).chain(partition_by.iter().map(|p| (&p.field, "partition_by column")));
             for (col, role) in required {
                 if !col.is_empty() && !cols.contains(col) {
                     self.err(spanned, &k("columns"), format!("`columns` leaves out `{}`, the model's {role}", escape(col)), Some(&format!("add `{}` to `columns`", escape(col))));
@@ -262,7 +262,7 @@ impl Validator<'_> {
             let spanned = pick!(deleted).expect("deleted present");
             if unique_key.is_empty() {
                 self.err(spanned, &k("deleted"), format!("`deleted: {}` needs a unique_key: a delete removes the key's row", d.describe()), Some("set `unique_key`"));
-            } else if !matches!(s, Strategy::Merge | Strategy::DeleteInsert | Strategy::Microbatch) {
+            } else if !matches!(s, Strategy::Merge | Strategy::DeleteInsert | Strategy::Microbatch | Strategy::InsertOverwrite) {
                 self.err(spanned, &k("deleted"), format!("{s} cannot remove rows, so deletes cannot be applied"), Some("use merge or delete+insert"));
             }
         }
@@ -449,6 +449,10 @@ impl Validator<'_> {
         }
         let (field, data_type, granularity) = match &p.value {
             RawPartitionBy::Field(f) => (f.clone(), None, None),
+            RawPartitionBy::Config(_) if dialect.overwrite_partitions => {
+                self.err(p, key, format!("`partition_by` on {} is the name of the partition column", dialect.name), Some("write `partition_by: event_date`; the data_type/granularity mapping is BigQuery's"));
+                return None;
+            }
             RawPartitionBy::Config(c) => (c.field.clone(), c.data_type.clone(), c.granularity.clone()),
         };
         let mut ok = true;

@@ -22,7 +22,7 @@ PROOF = "real engine (pyspark 3.5.9, Iceberg 1.10)"
 VENV = ""
 CI = True  # ~2 min for all scenarios on 2 cores; pyspark and Java are in scripts/test already (differential)
 # dbt-spark's merge needs an Iceberg/Delta/Hudi table; delete+insert is not a dbt-spark strategy.
-STRATEGIES = ["merge", "append"]
+STRATEGIES = ["merge", "append", "insert_overwrite"]
 # dbt-incr refuses microbatch on spark (dbt-spark's is an insert_overwrite that needs partition_by).
 MICROBATCH_KEYED = None
 # Spec keys for every model (the scenario's own keys win). merge needs a table format that can
