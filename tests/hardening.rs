@@ -421,6 +421,7 @@ const BEYOND_THE_SCHEMA: &[&str] = &[
     "reserved_name",
     "strategy_not_on_dialect",
     "lookback_amount",
+    "placeholder_todo",
 ];
 
 /// Bad fixtures that are not YAML a schema could be applied to at all.
