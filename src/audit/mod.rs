@@ -94,7 +94,7 @@ impl Report {
 
 /// Audits every `.sql` file under the project's model path. `dialect` overrides the profile's.
 pub fn audit(project_dir: &Path, dialect: Option<&str>) -> Result<Report, Error> {
-    let project = Project::load(project_dir)?;
+    let project = Project::read(project_dir)?;
     let dialect = dialect.map(str::to_string).or_else(|| project.profile_adapter().map(|(a, _)| a)).unwrap_or_default();
     let models_dir = project.root.join(&project.model_path);
     if !models_dir.is_dir() {
