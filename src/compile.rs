@@ -56,7 +56,7 @@ pub const MOCK_BATCH: (&str, &str) = ("2024-01-01 00:00:00+00:00", "2024-01-02 0
 /// What the mock `run_query` answers for a watermark query.
 pub const MOCK_WATERMARK: &str = "2024-03-01 00:00:00.000000";
 /// Marks errors raised through `exceptions.raise_compiler_error`.
-const COMPILER_ERROR: &str = "Compilation Error: ";
+pub const COMPILER_ERROR: &str = "Compilation Error: ";
 /// The target schema of the mock project.
 pub const MOCK_SCHEMA: &str = "analytics";
 
@@ -266,15 +266,16 @@ impl Object for MockAdapter {
     }
 }
 
-/// A relation: `schema.identifier` when rendered, with dbt's attributes and `render()`.
+/// A relation: `schema.identifier` when rendered, with dbt's attributes and `render()`. Shared
+/// with the audit's mock of arbitrary project models.
 #[derive(Debug)]
-struct MockRelation {
+pub struct MockRelation {
     schema: String,
     identifier: String,
 }
 
 impl MockRelation {
-    fn value(schema: &str, identifier: &str) -> Value {
+    pub fn value(schema: &str, identifier: &str) -> Value {
         Value::from_object(MockRelation { schema: schema.to_string(), identifier: identifier.to_string() })
     }
 }
@@ -292,6 +293,8 @@ impl Object for MockRelation {
     fn call_method(self: &Arc<Self>, _state: &mut State<'_, '_>, method: &str, _args: &[Value]) -> Result<Value, minijinja::Error> {
         match method {
             "render" => Ok(Value::from(format!("{}.{}", self.schema, self.identifier))),
+            // dbt's relation builders; the mock relation renders the same either way.
+            "include" | "quote" | "incorporate" | "without_identifier" => Ok(Value::from_object(MockRelation { schema: self.schema.clone(), identifier: self.identifier.clone() })),
             _ => Err(minijinja::Error::new(ErrorKind::UnknownMethod, format!("the mock relation has no method {method}"))),
         }
     }
@@ -303,7 +306,7 @@ impl Object for MockRelation {
 
 /// `api.Relation.create(database=…, schema=…, identifier=…)`.
 #[derive(Debug)]
-struct MockRelationApi;
+pub struct MockRelationApi;
 
 impl Object for MockRelationApi {
     fn call_method(self: &Arc<Self>, _state: &mut State<'_, '_>, method: &str, args: &[Value]) -> Result<Value, minijinja::Error> {
@@ -321,8 +324,9 @@ impl Object for MockRelationApi {
     }
 }
 
+/// `exceptions.raise_compiler_error(message)`: fails the render with [`COMPILER_ERROR`].
 #[derive(Debug)]
-struct MockExceptions;
+pub struct MockExceptions;
 
 impl Object for MockExceptions {
     fn call_method(self: &Arc<Self>, _state: &mut State<'_, '_>, method: &str, args: &[Value]) -> Result<Value, minijinja::Error> {
@@ -331,6 +335,7 @@ impl Object for MockExceptions {
                 let message = args.first().map(|v| v.to_string()).unwrap_or_default();
                 Err(minijinja::Error::new(ErrorKind::InvalidOperation, format!("{COMPILER_ERROR}{message}")))
             }
+            "warn" | "warn_snapshot_timestamp_data_types" => Ok(Value::from("")),
             _ => Err(minijinja::Error::new(ErrorKind::UnknownMethod, format!("exceptions has no method {method}"))),
         }
     }
@@ -360,7 +365,7 @@ impl Object for MockColumn {
 
 /// A datetime with `strftime` (always answering its fixed text).
 #[derive(Debug)]
-struct MockDatetime(&'static str);
+pub struct MockDatetime(pub &'static str);
 
 impl Object for MockDatetime {
     fn call_method(self: &Arc<Self>, _state: &mut State<'_, '_>, method: &str, _args: &[Value]) -> Result<Value, minijinja::Error> {
