@@ -286,6 +286,8 @@ impl Object for MockRelation {
             "database" => Some(Value::from("db")),
             "schema" => Some(Value::from(self.schema.as_str())),
             "identifier" | "name" => Some(Value::from(self.identifier.as_str())),
+            // dbt_utils checks `obj.get('metadata', {}).get('type', '').endswith('Relation')`.
+            "metadata" => Some(Value::from_pairs([("type", Value::from("MockRelation"))])),
             _ => None,
         }
     }

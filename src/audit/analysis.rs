@@ -55,6 +55,8 @@ pub struct Pred {
 #[derive(Debug, Clone)]
 pub struct Window {
     pub func: String,
+    /// The arguments, as printed.
+    pub args: String,
     pub partition: Vec<String>,
     pub order: Vec<String>,
     pub line: Option<usize>,
@@ -85,8 +87,8 @@ pub struct Scope {
     pub joins: usize,
     pub preds: Vec<Pred>,
     pub windows: Vec<Window>,
-    /// Aggregate functions in the projection and HAVING.
-    pub aggregates: Vec<String>,
+    /// Aggregate functions in the projection and HAVING: name and argument, as printed.
+    pub aggregates: Vec<(String, String)>,
     pub group_by: Vec<String>,
     pub projection: Vec<Projected>,
     pub wildcard: bool,
@@ -281,16 +283,21 @@ impl Walker<'_> {
         match e {
             Expr::Function(f) => {
                 let name = f.name.to_string().to_ascii_lowercase();
+                let args = match &f.args {
+                    FunctionArguments::List(list) => list.args.iter().map(|a| a.to_string().to_ascii_lowercase()).collect::<Vec<_>>().join(", "),
+                    _ => String::new(),
+                };
                 if let Some(WindowType::WindowSpec(w)) = &f.over {
                     let line = self.line_of(f.name.span());
                     self.out.scopes[scope].windows.push(Window {
                         func: name,
+                        args,
                         partition: w.partition_by.iter().map(|p| p.to_string().to_ascii_lowercase()).collect(),
                         order: w.order_by.iter().map(|o| o.expr.to_string().to_ascii_lowercase()).collect(),
                         line,
                     });
                 } else if f.over.is_none() && AGGREGATES.contains(&name.as_str()) {
-                    self.out.scopes[scope].aggregates.push(name);
+                    self.out.scopes[scope].aggregates.push((name, args));
                 }
                 match &f.args {
                     FunctionArguments::List(list) => {
@@ -451,6 +458,7 @@ pub struct Range {
     pub lookback_text: String,
     /// A bare max() with no coalesce().
     pub bare_max: bool,
+    pub clause: Clause,
     pub line: Option<usize>,
     pub scope: usize,
 }
@@ -490,6 +498,17 @@ pub fn shown(sql: &str) -> String {
     if out.chars().count() > 100 { format!("{}…", out.chars().take(99).collect::<String>()) } else { out }
 }
 
+/// Whether a bound is the target's newest value of a coarser column (`max(received_at_date)` for
+/// a filter on `received_at`): the window then starts at the period's beginning, re-reading it
+/// whole.
+fn day_aligned(bound: &str, column: &str) -> bool {
+    bound.match_indices("max(").any(|(i, _)| {
+        let arg: String = bound[i + 4..].chars().take_while(|c| *c != ')').collect();
+        let arg = arg.rsplit('.').next().unwrap_or("").trim();
+        arg != column && (arg.contains("date") || arg.contains("day") || arg.starts_with(column))
+    }) || ["date_trunc(", "trunc(", "cast(", "date("].iter().any(|f| bound.contains(f)) && bound.contains(" as date") || bound.starts_with("date(")
+}
+
 /// Range predicates among `preds`: `col > bound`, `col >= bound`, `bound < col`, `col between`.
 pub fn ranges(preds: &[(usize, &Pred)], queries: &[String]) -> Vec<Range> {
     let target_query = queries.iter().any(|q| q.to_ascii_lowercase().contains(&format!("{THIS_SCHEMA}.")));
@@ -514,13 +533,13 @@ pub fn ranges(preds: &[(usize, &Pred)], queries: &[String]) -> Vec<Range> {
         } else {
             Against::Other
         };
-        let (lookback, lookback_text) = match (&watermark_lookback, has_lookback(&bound_text)) {
+        let (lookback, lookback_text) = match (&watermark_lookback, has_lookback(&bound_text) || day_aligned(&bound_text, &column)) {
             (_, true) => (true, bound_text.clone()),
             (Some(q), false) if watermark_literal => (true, q.clone()),
             _ => (false, String::new()),
         };
         let bare_max = on_target && bound_text.contains("max(") && !FALLBACKS.iter().any(|f| bound_text.contains(f));
-        out.push(Range { column, truncated, bound: bound_text, against, lookback, lookback_text, bare_max, line: p.line, scope: *scope });
+        out.push(Range { column, truncated, bound: bound_text, against, lookback, lookback_text, bare_max, clause: p.clause, line: p.line, scope: *scope });
     }
     out
 }

@@ -135,6 +135,10 @@ pub fn audit(project_dir: &Path, dialect: Option<&str>) -> Result<Report, Error>
             "models found from the files (no target/manifest.json): run `dbt parse` so audit reads dbt's resolved config, and the tests that no-dedup and nullable-key need".to_string(),
         ),
     }
+    let uses_dbt_utils = discovery.candidates.iter().any(|c| c.text.contains("dbt_utils."));
+    if uses_dbt_utils && !discovery.packages.iter().any(|(p, _)| p == "dbt_utils") {
+        report.notes.push(format!("dbt_utils is not installed under {}/ (run `dbt deps`): audit rendered its common macros with stand-ins", project.packages_path));
+    }
     if Dialect::find(&dialect).is_none() {
         report.notes.push(format!("dbt-incr does not know the adapter `{dialect}`: its macros were dispatched as duckdb's, and its SQL parsed by a generic parser"));
     }
@@ -151,7 +155,12 @@ fn audit_one(c: &Candidate, d: &Discovery, renderer: &Renderer, dialect: &str) -
         return Outcome::NotAnalysed("it is a Python model: audit reads SQL models".to_string());
     }
     let input = Input { name: &c.name, text: &c.text, config: &c.config };
-    let full = renderer.render(&input, Mode::FullRefresh);
+    renderer.with_model(&input, |render| analyse(c, d, dialect, manifest, render))
+}
+
+/// Renders, parses and checks one incremental model.
+fn analyse(c: &Candidate, d: &Discovery, dialect: &str, manifest: bool, render: &dyn Fn(Mode) -> Result<rendering::Rendered, String>) -> Outcome {
+    let full = render(Mode::FullRefresh);
     // Without a manifest, the model's own config() (rendered) says whether it is incremental.
     let incremental = manifest
         || says_incremental(&c.text)
@@ -166,7 +175,7 @@ fn audit_one(c: &Candidate, d: &Discovery, renderer: &Renderer, dialect: &str) -
         Ok(r) => r,
         Err(why) => return Outcome::NotAnalysed(format!("{why} (is_incremental() false)")),
     };
-    let inc = match renderer.render(&input, Mode::Incremental) {
+    let inc = match render(Mode::Incremental) {
         Ok(r) => r,
         Err(why) => return Outcome::NotAnalysed(format!("{why} (is_incremental() true)")),
     };
@@ -189,7 +198,7 @@ fn audit_one(c: &Candidate, d: &Discovery, renderer: &Renderer, dialect: &str) -
     let empty_target = if inc.queries.is_empty() {
         EmptyTarget::NotRead
     } else {
-        match renderer.render(&input, Mode::EmptyTarget) {
+        match render(Mode::EmptyTarget) {
             Ok(r) => match analysis::parse(&r.sql, sql_dialect.as_ref()) {
                 Ok(p) => EmptyTarget::Ranges(ranges(&p.preds_not_in(&full_parsed), &[])),
                 Err(e) => EmptyTarget::Fails(format!("its SQL does not parse: {e}")),

@@ -21,7 +21,7 @@ use std::sync::Arc;
 use minijinja::value::{Enumerator, Kwargs, Object, ObjectRepr, Serde, Value};
 use minijinja::{Environment, ErrorKind, State, UndefinedBehavior};
 
-use crate::compile::{COMPILER_ERROR, MockExceptions, MockRelation, MockRelationApi};
+use crate::compile::{COMPILER_ERROR, MockExceptions, MockRelation};
 use crate::dialect::Dialect;
 use crate::spec::Relation;
 
@@ -39,6 +39,9 @@ pub const LINE_MARK: &str = "/*@L";
 const MOCK_NAMES: &[&str] = &["config", "ref", "source", "is_incremental", "var", "env_var", "run_query", "statement", "load_result", "return", "this", "target", "adapter", "log", "print"];
 /// dbt's cross-database macros (`dbt.dateadd`, …), reduced to SQL the analysis recognises.
 const BUILTINS: &str = include_str!("builtins.sql");
+/// Stand-ins for dbt_utils' common macros, when the project uses dbt_utils without installing it.
+const DBT_UTILS: &str = include_str!("dbt_utils.sql");
+const STAND_INS: &str = "(dbt_utils stand-ins)";
 
 /// Which path through the model to render.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -132,6 +135,10 @@ impl Renderer {
         // Package 0 is dbt's built-ins (the `dbt` namespace), then the root, then packages.
         let mut all: Vec<(String, Vec<MacroFile>)> = vec![("dbt".to_string(), vec![MacroFile { package: "dbt".into(), path: "(dbt built-ins)".into(), text: BUILTINS.to_string() }])];
         all.extend(packages.iter().cloned());
+        if !all.iter().any(|(p, _)| p == "dbt_utils") {
+            all.push(("dbt_utils".to_string(), vec![MacroFile { package: "dbt_utils".into(), path: STAND_INS.into(), text: DBT_UTILS.to_string() }]));
+            skipped.push((STAND_INS.to_string(), "dbt_utils is not installed: its common macros are stand-ins".to_string()));
+        }
         let mut source = String::new();
         // name -> (package index, impl) per package; globals by priority root > packages > dbt.
         let mut namespaces: Vec<(String, BTreeMap<String, String>)> = Vec::new();
@@ -173,7 +180,7 @@ impl Renderer {
         // `dbt_utils.star(...)`, `dbt.dateadd(...)`, `my_project.helper(...)`.
         for (package, names) in &namespaces {
             if !MOCK_NAMES.contains(&package.as_str()) {
-                env.add_global(package.clone(), Value::from_object(Namespace { names: names.clone() }));
+                env.add_global(package.clone(), Value::from_object(Namespace { package: package.clone(), names: names.clone() }));
             }
         }
 
@@ -230,6 +237,7 @@ impl Renderer {
             String::new()
         });
         env.add_function("__dbtincr_list", |items: Option<Value>| Value::from_object(MutableList::new(items)));
+        env.add_function("__dbtincr_dict", |items: Option<Value>| Value::from_object(MutableMap::new(items)));
         env.add_function("log", |_args: &[Value]| String::new());
         env.add_function("print", |_args: &[Value]| String::new());
         env.add_function("tojson", |v: Value| serde_json::to_string(&v).unwrap_or_default());
@@ -255,7 +263,7 @@ impl Renderer {
         env.add_global("invocation_id", "00000000-0000-0000-0000-000000000000");
         env.add_global("run_started_at", Value::from_object(Clock));
         env.add_global("exceptions", Value::from_object(MockExceptions));
-        env.add_global("api", Value::from_pairs([("Relation", Value::from_object(MockRelationApi)), ("Column", Value::from_object(ColumnApi))]));
+        env.add_global("api", Value::from_pairs([("Relation", Value::from_object(RelationApi)), ("Column", Value::from_object(ColumnApi))]));
         env.add_global("graph", json_value(serde_json::json!({ "nodes": {}, "sources": {}, "macros": {} })));
         env.add_global(
             "modules",
@@ -272,28 +280,40 @@ impl Renderer {
         Renderer { env, skipped }
     }
 
-    /// Renders `model` in `mode`. The error is the reason it could not be rendered.
-    pub fn render(&self, model: &Input<'_>, mode: Mode) -> Result<Rendered, String> {
+    /// Compiles `model` once and hands `f` a function rendering it in a mode (the error is the
+    /// reason it could not be rendered).
+    pub fn with_model<R>(&self, model: &Input<'_>, f: impl FnOnce(&dyn Fn(Mode) -> Result<Rendered, String>) -> R) -> R {
         let source = format!("{{% import '__macros' as __dbtincr_macros %}}{{{{ __dbtincr_register(__dbtincr_macros) }}}}{}", mark_lines(&prepare(model.text)));
-        LOG.with(|l| {
-            *l.borrow_mut() = Log { mode: Some(mode), config: model.config.clone(), ..Log::default() };
-        });
+        let template = self.env.template_from_named_str("model.sql", &source);
         let model_value = json_value(serde_json::json!({
             "name": model.name, "alias": model.name, "resource_type": "model", "unique_id": format!("model.project.{}", model.name),
             "config": model.config,
             "batch": { "event_time_start": "2024-03-04 00:00:00", "event_time_end": "2024-03-05 00:00:00", "id": "20240304" },
         }));
-        LOG.with(|l| {
-            let mut l = l.borrow_mut();
-            l.this = Some(MockRelation::value(THIS_SCHEMA, model.name));
-            l.model = Some(model_value);
-        });
-        let result = self.env.template_from_named_str("model.sql", &source).and_then(|t| t.render(()));
-        let log = LOG.with(|l| std::mem::take(&mut *l.borrow_mut()));
-        match result {
-            Ok(sql) => Ok(Rendered { sql, config: log.config, relations: log.relations, queries: log.queries }),
-            Err(e) => Err(describe(&e, &self.skipped)),
-        }
+        let render = |mode: Mode| -> Result<Rendered, String> {
+            let template = template.as_ref().map_err(|e| describe(e, &self.skipped))?;
+            LOG.with(|l| {
+                *l.borrow_mut() = Log {
+                    mode: Some(mode),
+                    config: model.config.clone(),
+                    this: Some(MockRelation::value(THIS_SCHEMA, model.name)),
+                    model: Some(model_value.clone()),
+                    ..Log::default()
+                };
+            });
+            let result = template.render(());
+            let log = LOG.with(|l| std::mem::take(&mut *l.borrow_mut()));
+            match result {
+                Ok(sql) => Ok(Rendered { sql, config: log.config, relations: log.relations, queries: log.queries }),
+                Err(e) => Err(describe(&e, &self.skipped)),
+            }
+        };
+        f(&render)
+    }
+
+    /// Renders `model` in `mode`. The error is the reason it could not be rendered.
+    pub fn render(&self, model: &Input<'_>, mode: Mode) -> Result<Rendered, String> {
+        self.with_model(model, |render| render(mode))
     }
 }
 
@@ -313,10 +333,14 @@ fn json_value<T: serde::Serialize>(v: T) -> Value {
 fn describe(e: &minijinja::Error, skipped: &[(String, String)]) -> String {
     let detail = e.detail().map(str::to_string).unwrap_or_else(|| e.kind().to_string());
     if let Some(message) = detail.strip_prefix(COMPILER_ERROR) {
+        let message = message.split_whitespace().collect::<Vec<_>>().join(" ");
+        let message = if message.chars().count() > 300 { format!("{}…", message.chars().take(299).collect::<String>()) } else { message };
         return format!("it raises a compile error under the mock: {message}");
     }
     let mut out = format!("it does not render offline: {detail}");
-    if detail.contains("undefined") || e.kind() == ErrorKind::UnknownFunction {
+    if detail.contains("`dbt_utils` has no macro") && skipped.iter().any(|(f, _)| f == STAND_INS) {
+        out.push_str(" (dbt_utils is not installed, and audit's stand-ins cover only its common macros: run `dbt deps`)");
+    } else if detail.contains("undefined") || e.kind() == ErrorKind::UnknownFunction {
         out.push_str(" (a macro or package that is neither in the project's macro-paths nor in its packages' folder)");
     }
     if e.name() == Some("model.sql")
@@ -360,10 +384,17 @@ pub fn prepare(text: &str) -> String {
             let eq = after.find('=')?;
             let value = after[eq + 1..].trim();
             let value = value.trim_end_matches('-').trim_end();
-            (value.starts_with('[') && value.ends_with(']') && !after[..eq].contains(['(', '[', '.'])).then(|| {
+            let wrapper = if value.starts_with('[') && value.ends_with(']') {
+                "__dbtincr_list"
+            } else if value.starts_with('{') && value.ends_with('}') {
+                "__dbtincr_dict"
+            } else {
+                return None;
+            };
+            (!after[..eq].contains(['(', '[', '.'])).then(|| {
                 let lead = &tag[..tag.len() - inner.len()];
                 let trail = if tag.trim_end().ends_with('-') { " -" } else { " " };
-                format!("{lead}set {} = __dbtincr_list({value}){trail}", after[..eq].trim())
+                format!("{lead}set {} = {wrapper}({value}){trail}", after[..eq].trim())
             })
         });
         match rewritten {
@@ -529,6 +560,7 @@ impl Object for MacroRef {
 /// A package's macros: `dbt_utils.star(...)`.
 #[derive(Debug)]
 struct Namespace {
+    package: String,
     names: BTreeMap<String, String>,
 }
 
@@ -540,6 +572,13 @@ impl Object for Namespace {
 
     fn enumerate(self: &Arc<Self>) -> Enumerator {
         Enumerator::Values(self.names.keys().map(|k| Value::from(k.as_str())).collect())
+    }
+
+    fn call_method(self: &Arc<Self>, state: &mut State<'_, '_>, method: &str, args: &[Value]) -> Result<Value, minijinja::Error> {
+        match self.names.get(method) {
+            Some(imp) => call_macro(state, method, imp, args),
+            None => Err(minijinja::Error::new(ErrorKind::UnknownFunction, format!("the package `{}` has no macro `{method}` here", self.package))),
+        }
     }
 }
 
@@ -767,6 +806,10 @@ impl Current {
 }
 
 impl Object for Current {
+    fn repr(self: &Arc<Self>) -> ObjectRepr {
+        ObjectRepr::Map
+    }
+
     fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
         self.value().get_item(key).ok().filter(|v| !v.is_undefined())
     }
@@ -777,6 +820,26 @@ impl Object for Current {
 
     fn render(self: &Arc<Self>, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}", self.value())
+    }
+}
+
+/// `api.Relation.create(database, schema, identifier)`, by position or keyword.
+#[derive(Debug)]
+struct RelationApi;
+
+impl Object for RelationApi {
+    fn call_method(self: &Arc<Self>, _state: &mut State<'_, '_>, method: &str, args: &[Value]) -> Result<Value, minijinja::Error> {
+        match method {
+            "create" => {
+                let positional: Vec<String> = args.iter().filter(|a| !a.is_kwargs()).map(|v| v.to_string()).collect();
+                let kwargs = args.last().filter(|a| a.is_kwargs()).and_then(|a| Kwargs::try_from(a.clone()).ok());
+                let named = |key: &str| kwargs.as_ref().and_then(|k| k.get::<Option<Value>>(key).ok().flatten()).map(|v| v.to_string());
+                let schema = named("schema").or_else(|| positional.get(1).cloned()).unwrap_or_else(|| "analytics".to_string());
+                let identifier = named("identifier").or_else(|| positional.get(2).cloned()).unwrap_or_default();
+                Ok(MockRelation::value(&schema, &identifier))
+            }
+            _ => Err(minijinja::Error::new(ErrorKind::UnknownMethod, format!("api.Relation has no method {method}"))),
+        }
     }
 }
 
@@ -854,6 +917,77 @@ impl Object for MutableList {
             _ => return Err(minijinja::Error::new(ErrorKind::UnknownMethod, format!("a list has no method {method}"))),
         }
         Ok(Value::from(""))
+    }
+}
+
+/// A dict `{% do d.update({...}) %}` can change, as in dbt's Jinja.
+#[derive(Debug)]
+struct MutableMap {
+    items: std::sync::Mutex<Vec<(Value, Value)>>,
+}
+
+impl MutableMap {
+    fn new(items: Option<Value>) -> MutableMap {
+        let pairs = items.map(|v| pairs_of(&v)).unwrap_or_default();
+        MutableMap { items: std::sync::Mutex::new(pairs) }
+    }
+
+    fn items(&self) -> Vec<(Value, Value)> {
+        self.items.lock().map(|i| i.clone()).unwrap_or_default()
+    }
+}
+
+/// The (key, value) pairs of a map value.
+fn pairs_of(v: &Value) -> Vec<(Value, Value)> {
+    v.try_iter().map(|keys| keys.map(|k| (k.clone(), v.get_item(&k).unwrap_or_default())).collect()).unwrap_or_default()
+}
+
+impl Object for MutableMap {
+    fn repr(self: &Arc<Self>) -> ObjectRepr {
+        ObjectRepr::Map
+    }
+
+    fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
+        self.items().into_iter().find(|(k, _)| k == key).map(|(_, v)| v)
+    }
+
+    fn enumerate(self: &Arc<Self>) -> Enumerator {
+        Enumerator::Values(self.items().into_iter().map(|(k, _)| k).collect())
+    }
+
+    fn call_method(self: &Arc<Self>, _state: &mut State<'_, '_>, method: &str, args: &[Value]) -> Result<Value, minijinja::Error> {
+        let mut items = self.items.lock().map_err(|_| minijinja::Error::new(ErrorKind::InvalidOperation, "dict poisoned"))?;
+        let set = |items: &mut Vec<(Value, Value)>, k: Value, v: Value| match items.iter_mut().find(|(key, _)| *key == k) {
+            Some(slot) => slot.1 = v,
+            None => items.push((k, v)),
+        };
+        match method {
+            "update" => {
+                for arg in args {
+                    for (k, v) in pairs_of(arg) {
+                        set(&mut items, k, v);
+                    }
+                }
+                Ok(Value::from(""))
+            }
+            "setdefault" => {
+                let (Some(k), v) = (args.first(), args.get(1).cloned().unwrap_or(Value::from(()))) else { return Ok(Value::from(())) };
+                if let Some((_, existing)) = items.iter().find(|(key, _)| key == k) {
+                    return Ok(existing.clone());
+                }
+                set(&mut items, k.clone(), v.clone());
+                Ok(v)
+            }
+            "pop" => {
+                let at = args.first().and_then(|k| items.iter().position(|(key, _)| key == k));
+                Ok(at.map(|i| items.remove(i).1).or_else(|| args.get(1).cloned()).unwrap_or(Value::from(())))
+            }
+            "get" => Ok(args.first().and_then(|k| items.iter().find(|(key, _)| key == k).map(|(_, v)| v.clone())).or_else(|| args.get(1).cloned()).unwrap_or(Value::from(()))),
+            "items" => Ok(Value::from(items.iter().map(|(k, v)| Value::from(vec![k.clone(), v.clone()])).collect::<Vec<_>>())),
+            "keys" => Ok(Value::from(items.iter().map(|(k, _)| k.clone()).collect::<Vec<_>>())),
+            "values" => Ok(Value::from(items.iter().map(|(_, v)| v.clone()).collect::<Vec<_>>())),
+            _ => Err(minijinja::Error::new(ErrorKind::UnknownMethod, format!("a dict has no method {method}"))),
+        }
     }
 }
 

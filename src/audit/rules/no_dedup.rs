@@ -8,10 +8,13 @@ pub const WHY: &str = "the input may hold several versions of a key (no unique t
 pub const FIX: &str = "deduplicate the batch to the latest version per key before the merge (`row_number() over (partition by key order by _loaded_at desc, <tie breakers>) = 1`), or test the key `unique` in the input if it is";
 
 pub fn check(m: &Context<'_>) -> Vec<Hit> {
-    if !m.manifest || !m.keyed() || m.filter.is_empty() || m.incremental.deduplicates(&m.unique_key) {
+    if !m.manifest || !m.keyed() || m.filter.is_empty() {
         return Vec::new();
     }
     let sources: Vec<String> = m.unique_key.iter().flat_map(|k| m.key_sources(k)).collect();
+    if m.incremental.deduplicates(&m.unique_key) || m.incremental.deduplicates(&sources) {
+        return Vec::new();
+    }
     let inputs = m.inputs();
     let unique_upstream = inputs.iter().filter_map(|i| m.facts.get(i)).any(|f| f.unique.iter().any(|set| !set.is_empty() && set.iter().all(|c| sources.contains(c))));
     if unique_upstream || inputs.is_empty() {
