@@ -14,7 +14,7 @@
 //! `var()` reads dbt_project.yml's `vars`, else its default, else its own name.
 
 use std::cell::RefCell;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::sync::Arc;
 
@@ -93,8 +93,8 @@ struct Log {
     queries: Vec<String>,
     /// `return()` values, one slot per macro call in progress.
     returns: Vec<Option<Value>>,
-    /// The imported macro module of the render in progress.
-    module: Option<Value>,
+    /// The imported macro modules of the render in progress.
+    modules: Vec<Value>,
     /// `statement` results by name.
     results: BTreeMap<String, Value>,
     /// `this` and `model` of the model being rendered (macros see them too, as in dbt).
@@ -112,6 +112,10 @@ pub struct Renderer {
     /// Macro files minijinja could not read, with why: a model calling one of their macros is
     /// not analysed, with this reason.
     pub skipped: Vec<(String, String)>,
+    /// The identifiers of each macro template (`__m<k>`).
+    files_words: Vec<Vec<String>>,
+    /// Macro name -> the templates defining it.
+    index: HashMap<String, Vec<usize>>,
 }
 
 impl fmt::Debug for Renderer {
@@ -139,9 +143,11 @@ impl Renderer {
             all.push(("dbt_utils".to_string(), vec![MacroFile { package: "dbt_utils".into(), path: STAND_INS.into(), text: DBT_UTILS.to_string() }]));
             skipped.push((STAND_INS.to_string(), "dbt_utils is not installed: its common macros are stand-ins".to_string()));
         }
-        let mut source = String::new();
-        // name -> (package index, impl) per package; globals by priority root > packages > dbt.
+        // name -> impl per package; globals by priority root > packages > dbt. Each macro file is
+        // a template of its own, imported only by the models that may call one of its macros.
         let mut namespaces: Vec<(String, BTreeMap<String, String>)> = Vec::new();
+        let mut files_words: Vec<Vec<String>> = Vec::new();
+        let mut index: HashMap<String, Vec<usize>> = HashMap::new();
         for (i, (package, files)) in all.iter().enumerate() {
             let mut names = BTreeMap::new();
             for file in files {
@@ -154,15 +160,23 @@ impl Renderer {
                     skipped.push((file.path.clone(), format!("{} ({})", e.detail().unwrap_or("syntax error"), defined.join(", "))));
                     continue;
                 }
-                source.push_str(&renamed);
-                source.push('\n');
+                let k = files_words.len();
+                files_words.push(words(&prepared));
+                let _ = env.add_template_owned(format!("__m{k}"), renamed);
                 for name in defined {
+                    // `postgres__load_window` is reached through `load_window`.
+                    let short = name.split_once("__").map(|(_, s)| s.to_string());
+                    for key in std::iter::once(name.clone()).chain(short) {
+                        let files = index.entry(key).or_default();
+                        if !files.contains(&k) {
+                            files.push(k);
+                        }
+                    }
                     names.insert(name.clone(), impl_name(i, &name));
                 }
             }
             namespaces.push((package.clone(), names));
         }
-        let _ = env.add_template_owned("__macros", source);
         let mut globals: BTreeMap<String, String> = BTreeMap::new();
         // dbt built-ins last, the root project first: later inserts lose.
         let order: Vec<usize> = std::iter::once(1).chain(2..namespaces.len()).chain([0]).filter(|i| *i < namespaces.len()).collect();
@@ -204,9 +218,11 @@ impl Renderer {
         });
         let vars = vars.clone();
         let project_name = root.to_string();
-        env.add_function("var", move |name: String, default: Option<Value>| -> Value {
+        env.add_function("var", move |state: &State<'_, '_>, name: String, default: Option<Value>| -> Value {
             let scoped = vars.get(&project_name).and_then(|v| v.get(&name));
             match scoped.or_else(|| vars.get(&name)) {
+                // dbt renders the Jinja in dbt_project.yml's vars (`"{{ env_var('X', '3') }}"`).
+                Some(serde_json::Value::String(s)) if s.contains("{{") => Value::from(state.env().render_str(s, ()).unwrap_or_else(|_| s.clone())),
                 Some(v) => json_value(v),
                 None => default.unwrap_or_else(|| Value::from(name)),
             }
@@ -233,7 +249,7 @@ impl Renderer {
             String::new()
         });
         env.add_function("__dbtincr_register", |module: Value| -> String {
-            LOG.with(|l| l.borrow_mut().module = Some(module));
+            LOG.with(|l| l.borrow_mut().modules.push(module));
             String::new()
         });
         env.add_function("__dbtincr_list", |items: Option<Value>| Value::from_object(MutableList::new(items)));
@@ -277,13 +293,41 @@ impl Renderer {
             })),
         );
         env.add_global("adapter", Value::from_object(MockAdapter { dialect, namespaces: all_impls }));
-        Renderer { env, skipped }
+        Renderer { env, skipped, files_words, index }
+    }
+
+    /// The macro files a text may reach: those defining a word of it, then theirs, transitively.
+    fn needed(&self, text: &str) -> Vec<usize> {
+        let mut out: Vec<usize> = Vec::new();
+        let mut pending: Vec<String> = words(text);
+        let mut seen: std::collections::HashSet<String> = pending.iter().cloned().collect();
+        while let Some(word) = pending.pop() {
+            for k in self.index.get(&word).into_iter().flatten() {
+                if out.contains(k) {
+                    continue;
+                }
+                out.push(*k);
+                for w in &self.files_words[*k] {
+                    if seen.insert(w.clone()) {
+                        pending.push(w.clone());
+                    }
+                }
+            }
+        }
+        out.sort_unstable();
+        out
     }
 
     /// Compiles `model` once and hands `f` a function rendering it in a mode (the error is the
     /// reason it could not be rendered).
     pub fn with_model<R>(&self, model: &Input<'_>, f: impl FnOnce(&dyn Fn(Mode) -> Result<Rendered, String>) -> R) -> R {
-        let source = format!("{{% import '__macros' as __dbtincr_macros %}}{{{{ __dbtincr_register(__dbtincr_macros) }}}}{}", mark_lines(&prepare(model.text)));
+        let prepared = prepare(model.text);
+        // The imports share the model's first line, so line numbers stay the model's.
+        let mut source = String::new();
+        for k in self.needed(&prepared) {
+            source.push_str(&format!("{{% import '__m{k}' as __dbtincr_m{k} %}}{{{{ __dbtincr_register(__dbtincr_m{k}) }}}}"));
+        }
+        source.push_str(&mark_lines(&prepared));
         let template = self.env.template_from_named_str("model.sql", &source);
         let model_value = json_value(serde_json::json!({
             "name": model.name, "alias": model.name, "resource_type": "model", "unique_id": format!("model.project.{}", model.name),
@@ -315,6 +359,14 @@ impl Renderer {
     pub fn render(&self, model: &Input<'_>, mode: Mode) -> Result<Rendered, String> {
         self.with_model(model, |render| render(mode))
     }
+}
+
+/// The identifiers in a text, each once.
+fn words(text: &str) -> Vec<String> {
+    let mut out: Vec<String> = text.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).filter(|w| w.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')).map(str::to_string).collect();
+    out.sort_unstable();
+    out.dedup();
+    out
 }
 
 /// Whether a query answers NULL: on an empty target, unless it falls back (`coalesce(max(…), …)`).
@@ -535,11 +587,10 @@ struct MacroRef {
 }
 
 fn call_macro(state: &mut State<'_, '_>, name: &str, imp: &str, args: &[Value]) -> Result<Value, minijinja::Error> {
-    let module = LOG.with(|l| l.borrow().module.clone()).ok_or_else(|| minijinja::Error::new(ErrorKind::InvalidOperation, "macros are not loaded"))?;
-    let target = module.get_attr(imp)?;
-    if target.is_undefined() {
-        return Err(minijinja::Error::new(ErrorKind::UnknownFunction, format!("macro {name} is not defined")));
-    }
+    let modules = LOG.with(|l| l.borrow().modules.clone());
+    let Some(target) = modules.iter().filter_map(|m| m.get_attr(imp).ok()).find(|t| !t.is_undefined()) else {
+        return Err(minijinja::Error::new(ErrorKind::UnknownFunction, format!("macro {name} is not loaded (called by a name audit could not follow)")));
+    };
     LOG.with(|l| l.borrow_mut().returns.push(None));
     let result = target.call(state, args);
     let returned = LOG.with(|l| l.borrow_mut().returns.pop()).flatten();
