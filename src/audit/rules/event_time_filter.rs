@@ -14,6 +14,6 @@ pub fn check(m: &Context<'_>) -> Vec<Hit> {
     vec![Hit {
         rule: Rule::EventTimeFilter,
         line: r.line,
-        message: format!("the incremental filter compares `{}` with the target's newest value; `{}` is an event (business) time, not the time the loader wrote the row{instead}", r.column, r.column),
+        message: format!("the incremental filter compares `{}` with the target's newest value; `{}` is a time the source sets (when the event happened or the row changed), not the time the loader wrote the row{instead}", r.column, r.column),
     }]
 }

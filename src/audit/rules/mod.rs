@@ -189,6 +189,8 @@ impl Context<'_> {
             h.line = h.line.or(self.branch_line);
         }
         hits.sort_by_key(|h| (h.line, h.rule));
+        // A macro expanded twice yields the same finding twice.
+        hits.dedup_by(|a, b| a.rule == b.rule && a.line == b.line && a.message == b.message);
         hits
     }
 
