@@ -656,3 +656,30 @@ impl Parsed {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_incremental_filter_is_what_the_incremental_rendering_adds() {
+        let dialect = sqlparser_dialect("duckdb").unwrap();
+        let full = parse("/*@L1*/select * from raw.events\n/*@L2*/where event_at >= '2020-01-01'", dialect.as_ref()).unwrap();
+        let inc = parse("/*@L1*/select * from raw.events\n/*@L3*/where cast(_loaded_at as date) > (select max(_loaded_at) - interval '3 days' from dbt_this.m)", dialect.as_ref()).unwrap();
+        let added = inc.preds_not_in(&full);
+        let r = ranges(&added, &[]);
+        assert_eq!(r.len(), 1);
+        assert_eq!((r[0].column.as_str(), r[0].truncated, r[0].against, r[0].lookback, r[0].bare_max, r[0].line), ("_loaded_at", true, Against::Target, true, true, Some(3)));
+    }
+
+    #[test]
+    fn lookbacks() {
+        assert!(has_lookback("max(x) - interval '3 days'"));
+        assert!(has_lookback("dateadd(day, -3, max(x))"));
+        assert!(has_lookback("timestamp_sub(max(x), interval 2 day)"));
+        assert!(!has_lookback("dateadd(day, 3, max(x))"));
+        assert!(!has_lookback("(select max(x) from t)"));
+        assert!(day_aligned("(select max(received_at_date) from t)", "received_at"));
+        assert!(!day_aligned("(select max(received_at) from t)", "received_at"));
+    }
+}

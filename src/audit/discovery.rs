@@ -433,3 +433,24 @@ pub fn says_incremental(text: &str) -> bool {
         v.contains("'incremental'") || v.contains("\"incremental\"")
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn config_forms_that_say_incremental() {
+        assert!(says_incremental("{{ config({\"materialized\": \"incremental\", \"unique_key\": \"id\"}) }}"));
+        assert!(says_incremental("config(\n materialized=(\n  'incremental' if target.name == 'prod'\n  else 'table'\n ),\n unique_key='id')"));
+        assert!(!says_incremental("config(materialized='table') -- net_incremental_acv"));
+    }
+
+    #[test]
+    fn folder_config_deepest_wins() {
+        let tree = serde_json::json!({"p": {"+materialized": "view", "events": {"+materialized": "incremental", "+unique_key": "id", "raw": {}}}});
+        let c = folder_config(&tree, "p", &["events".into(), "raw".into()]);
+        assert_eq!(c.get("materialized"), Some(&Value::from("incremental")));
+        assert_eq!(c.get("unique_key"), Some(&Value::from("id")));
+        assert_eq!(folder_config(&tree, "p", &["marts".into()]).get("materialized"), Some(&Value::from("view")));
+    }
+}

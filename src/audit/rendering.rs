@@ -1093,3 +1093,43 @@ fn python_methods(_state: &mut State<'_, '_>, value: &Value, method: &str, args:
         _ => unknown(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn marks_lines_outside_jinja_and_strings() {
+        let text = "{{ config(\n  materialized='incremental'\n) }}\nselect 'a\nb' as x\nfrom t -- it's\nwhere 1 = 1";
+        let marked = mark_lines(text);
+        assert_eq!(marked, "/*@L1*/{{ config(\n  materialized='incremental'\n) }}\n/*@L4*/select 'a\nb' as x\n/*@L6*/from t -- it's\n/*@L7*/where 1 = 1");
+        assert_eq!(source_line(&marked, marked.find("from").unwrap()), Some(6));
+    }
+
+    #[test]
+    fn prepares_dbt_jinja() {
+        assert_eq!(prepare("{% set cols = [] %}{%- set d = {'a': 1} -%}{% set x = y %}"), "{% set cols = __dbtincr_list([]) %}{%- set d = __dbtincr_dict({'a': 1}) -%}{% set x = y %}");
+        assert_eq!(prepare("a{% materialization incremental, default %}x{% endmaterialization %}b"), "ab");
+        let (renamed, names) = rename_macros("{% macro f(a) %}{% endmacro %}{%- macro default__g() -%}{%- endmacro %}", 2);
+        assert_eq!(names, ["f", "default__g"]);
+        assert!(renamed.contains("macro dbtincr_p2__f(") && renamed.contains("macro dbtincr_p2__default__g("));
+    }
+
+    #[test]
+    fn renders_with_macros_return_and_dispatch() {
+        let dialect = Dialect::find("postgres").unwrap();
+        let files = vec![MacroFile {
+            package: "p".into(),
+            path: "macros/m.sql".into(),
+            text: "{% macro window(c) %}{{ return(adapter.dispatch('window', 'p')(c)) }}{% endmacro %}{% macro default__window(c) %}{{ c }} > 1{% endmacro %}{% macro postgres__window(c) %}{{ c }} > 2{% endmacro %}".into(),
+        }];
+        let renderer = Renderer::new("p", &[("p".into(), files)], dialect, &serde_json::Value::Null);
+        let config = serde_json::Map::new();
+        let input = Input { name: "m", text: "select * from {{ ref('a') }}{% if is_incremental() %} where {{ window('x') }}{% endif %}", config: &config };
+        let full = renderer.render(&input, Mode::FullRefresh).unwrap();
+        let inc = renderer.render(&input, Mode::Incremental).unwrap();
+        assert!(!full.sql.contains("where"));
+        assert!(inc.sql.contains("where x > 2"), "{}", inc.sql);
+        assert!(inc.relations.contains_key("dbt_ref.a"));
+    }
+}

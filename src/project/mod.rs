@@ -47,13 +47,18 @@ struct RawProject {
     model_paths: Option<Spanned<Vec<Spanned<String>>>>,
     #[serde(rename = "macro-paths")]
     macro_paths: Option<Spanned<Vec<Spanned<String>>>>,
+    profile: Option<String>,
+}
+
+/// What only reading commands (`audit`) use; a dbt_project.yml they cannot read still loads,
+/// without them.
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct RawExtras {
     #[serde(rename = "packages-install-path")]
     packages_path: Option<String>,
     name: Option<String>,
-    profile: Option<String>,
-    #[serde(default)]
     models: serde_json::Value,
-    #[serde(default)]
     vars: serde_json::Value,
 }
 
@@ -146,16 +151,17 @@ impl Project {
                 None => vec![default.to_string()],
             }
         };
+        let extras: RawExtras = serde_saphyr::from_str(&text).unwrap_or_default();
         Ok(Project {
             model_path: first(&raw.model_paths, "models", "model-paths")?,
             macro_path: first(&raw.macro_paths, "macros", "macro-paths")?,
             model_paths: all(&raw.model_paths, "models"),
             macro_paths: all(&raw.macro_paths, "macros"),
-            packages_path: raw.packages_path.unwrap_or_else(|| "dbt_packages".to_string()),
-            name: raw.name,
+            packages_path: extras.packages_path.unwrap_or_else(|| "dbt_packages".to_string()),
+            name: extras.name,
             profile: raw.profile,
-            models_config: raw.models,
-            vars: raw.vars,
+            models_config: extras.models,
+            vars: extras.vars,
             root: root.to_path_buf(),
         })
     }
