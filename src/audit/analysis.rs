@@ -271,7 +271,8 @@ impl Walker<'_> {
         let mut conjuncts = Vec::new();
         split_and(e, &mut conjuncts);
         for c in conjuncts {
-            let line = self.line_of(c.span());
+            // The first column's span: some nodes' spans are empty or start at the statement.
+            let line = first_ident_span(c).and_then(|sp| self.line_of(sp)).or_else(|| self.line_of(c.span()));
             self.out.scopes[scope].preds.push(Pred { text: c.to_string().to_ascii_lowercase(), expr: c.clone(), clause, line });
         }
         self.expr(e, scope);
@@ -375,6 +376,15 @@ pub fn children(e: &Expr) -> Vec<&Expr> {
         Expr::Interval(i) => vec![&i.value],
         Expr::Tuple(items) => items.iter().collect(),
         _ => Vec::new(),
+    }
+}
+
+/// The span of the first identifier in `e` (outside subqueries) that has one.
+fn first_ident_span(e: &Expr) -> Option<sqlparser::tokenizer::Span> {
+    match e {
+        Expr::Identifier(i) if i.span.start.line > 0 => Some(i.span),
+        Expr::CompoundIdentifier(parts) => parts.iter().map(|i| i.span).find(|s| s.start.line > 0),
+        _ => children(e).into_iter().find_map(first_ident_span),
     }
 }
 
@@ -506,7 +516,7 @@ fn day_aligned(bound: &str, column: &str) -> bool {
         let arg: String = bound[i + 4..].chars().take_while(|c| *c != ')').collect();
         let arg = arg.rsplit('.').next().unwrap_or("").trim();
         arg != column && (arg.contains("date") || arg.contains("day") || arg.starts_with(column))
-    }) || ["date_trunc(", "trunc(", "cast(", "date("].iter().any(|f| bound.contains(f)) && bound.contains(" as date") || bound.starts_with("date(")
+    }) || bound.contains("max(") && (bound.contains(" as date") || bound.contains("date_trunc(") || bound.starts_with("date("))
 }
 
 /// Range predicates among `preds`: `col > bound`, `col >= bound`, `bound < col`, `col between`.
@@ -609,6 +619,29 @@ impl Parsed {
             i += 1;
         }
         out
+    }
+
+    /// Whether `scope` also bounds `column` from above (`col < …`, `between`): a fixed slice such
+    /// as today's rows, not an everything-since window.
+    pub fn upper_bounded(&self, scope: usize, column: &str) -> bool {
+        self.scopes[scope].preds.iter().any(|p| {
+            let col_side = match &p.expr {
+                Expr::BinaryOp { left, op: BinaryOperator::Lt | BinaryOperator::LtEq, .. } => Some(left.as_ref()),
+                Expr::BinaryOp { op: BinaryOperator::Gt | BinaryOperator::GtEq, right, .. } => Some(right.as_ref()),
+                Expr::Between { expr, negated: false, .. } => Some(expr.as_ref()),
+                _ => None,
+            };
+            col_side.and_then(underlying_column).is_some_and(|(c, _)| c == column)
+        })
+    }
+
+    /// Whether a scope's rows can reach the result: it is in no CTE, or its CTE is read (a CTE
+    /// only an `is_incremental()` branch reads is dead in the full refresh).
+    pub fn is_live(&self, scope: usize) -> bool {
+        match self.cte_of(scope) {
+            None => true,
+            Some(name) => self.scopes.iter().enumerate().any(|(i, s)| self.cte_of(i).as_deref() != Some(name.as_str()) && s.reads.contains(&name)),
+        }
     }
 
     /// The CTE a scope is part of (its own, or an enclosing scope's).

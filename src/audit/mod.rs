@@ -194,7 +194,9 @@ fn analyse(c: &Candidate, d: &Discovery, dialect: &str, manifest: bool, render: 
         _ => Vec::new(),
     };
     let filter = ranges(&inc_parsed.preds_not_in(&full_parsed), &inc.queries);
-    let unguarded: Vec<_> = ranges(&full_parsed.preds_also_in(&inc_parsed), &full.queries).into_iter().filter(|r| r.against != Against::Other).collect();
+    let unguarded: Vec<_> = ranges(&full_parsed.preds_also_in(&inc_parsed), &full.queries).into_iter()
+        .filter(|r| (r.against == Against::Target || r.against == Against::Clock && r.lookback) && full_parsed.is_live(r.scope) && !full_parsed.upper_bounded(r.scope, &r.column))
+        .collect();
     let empty_target = if inc.queries.is_empty() {
         EmptyTarget::NotRead
     } else {

@@ -542,6 +542,19 @@ pub fn mark_lines(text: &str) -> String {
                 inside = 0;
                 i += 1;
             }
+            // A Jinja string (`post_hook='{{ x }}'`): its `}}` closes nothing.
+            1 | 2 if b[i] == b'\'' || b[i] == b'"' => {
+                let q = b[i];
+                i += 1;
+                while i < b.len() && b[i] != q {
+                    if b[i] == b'\\' {
+                        i += 1;
+                    } else if b[i] == b'\n' {
+                        line += 1;
+                    }
+                    i += 1;
+                }
+            }
             3 if two == b"#}" => {
                 inside = 0;
                 i += 1;
@@ -1104,6 +1117,7 @@ mod tests {
         let marked = mark_lines(text);
         assert_eq!(marked, "/*@L1*/{{ config(\n  materialized='incremental'\n) }}\n/*@L4*/select 'a\nb' as x\n/*@L6*/from t -- it's\n/*@L7*/where 1 = 1");
         assert_eq!(source_line(&marked, marked.find("from").unwrap()), Some(6));
+        assert_eq!(mark_lines("{{ config(post_hook='{{ x }}',\n a=\"}}\") }}\nselect 1"), "/*@L1*/{{ config(post_hook='{{ x }}',\n a=\"}}\") }}\n/*@L3*/select 1");
     }
 
     #[test]
