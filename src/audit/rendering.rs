@@ -432,6 +432,11 @@ pub fn prepare(text: &str) -> String {
         let tag = &rest[at..close];
         out.push_str(&rest[..at]);
         let inner = tag[2..].trim_start_matches('-').trim_start();
+        // `{% ####### %}`, a separator Jinja2 reads as nothing.
+        if !inner.is_empty() && inner.trim_end_matches('-').trim().chars().all(|c| c == '#') {
+            rest = &rest[close + 2..];
+            continue;
+        }
         let rewritten = inner.strip_prefix("set ").and_then(|after| {
             let eq = after.find('=')?;
             let value = after[eq + 1..].trim();
@@ -1124,6 +1129,7 @@ mod tests {
     fn prepares_dbt_jinja() {
         assert_eq!(prepare("{% set cols = [] %}{%- set d = {'a': 1} -%}{% set x = y %}"), "{% set cols = __dbtincr_list([]) %}{%- set d = __dbtincr_dict({'a': 1}) -%}{% set x = y %}");
         assert_eq!(prepare("a{% materialization incremental, default %}x{% endmaterialization %}b"), "ab");
+        assert_eq!(prepare("a\n{% ########## %}\nb"), "a\n\nb");
         let (renamed, names) = rename_macros("{% macro f(a) %}{% endmacro %}{%- macro default__g() -%}{%- endmacro %}", 2);
         assert_eq!(names, ["f", "default__g"]);
         assert!(renamed.contains("macro dbtincr_p2__f(") && renamed.contains("macro dbtincr_p2__default__g("));
