@@ -56,7 +56,7 @@ pub const MOCK_BATCH: (&str, &str) = ("2024-01-01 00:00:00+00:00", "2024-01-02 0
 /// What the mock `run_query` answers for a watermark query.
 pub const MOCK_WATERMARK: &str = "2024-03-01 00:00:00.000000";
 /// Marks errors raised through `exceptions.raise_compiler_error`.
-const COMPILER_ERROR: &str = "Compilation Error: ";
+pub const COMPILER_ERROR: &str = "Compilation Error: ";
 /// The target schema of the mock project.
 pub const MOCK_SCHEMA: &str = "analytics";
 
@@ -268,15 +268,16 @@ impl Object for MockAdapter {
     }
 }
 
-/// A relation: `schema.identifier` when rendered, with dbt's attributes and `render()`.
+/// A relation: `schema.identifier` when rendered, with dbt's attributes and `render()`. Shared
+/// with the audit's mock of arbitrary project models.
 #[derive(Debug)]
-struct MockRelation {
+pub struct MockRelation {
     schema: String,
     identifier: String,
 }
 
 impl MockRelation {
-    fn value(schema: &str, identifier: &str) -> Value {
+    pub fn value(schema: &str, identifier: &str) -> Value {
         Value::from_object(MockRelation { schema: schema.to_string(), identifier: identifier.to_string() })
     }
 }
@@ -287,6 +288,8 @@ impl Object for MockRelation {
             "database" => Some(Value::from("db")),
             "schema" => Some(Value::from(self.schema.as_str())),
             "identifier" | "name" => Some(Value::from(self.identifier.as_str())),
+            // dbt_utils checks `obj.get('metadata', {}).get('type', '').endswith('Relation')`.
+            "metadata" => Some(Value::from_pairs([("type", Value::from("MockRelation"))])),
             _ => None,
         }
     }
@@ -294,6 +297,8 @@ impl Object for MockRelation {
     fn call_method(self: &Arc<Self>, _state: &mut State<'_, '_>, method: &str, _args: &[Value]) -> Result<Value, minijinja::Error> {
         match method {
             "render" => Ok(Value::from(format!("{}.{}", self.schema, self.identifier))),
+            // dbt's relation builders; the mock relation renders the same either way.
+            "include" | "quote" | "incorporate" | "without_identifier" => Ok(Value::from_object(MockRelation { schema: self.schema.clone(), identifier: self.identifier.clone() })),
             _ => Err(minijinja::Error::new(ErrorKind::UnknownMethod, format!("the mock relation has no method {method}"))),
         }
     }
@@ -305,7 +310,7 @@ impl Object for MockRelation {
 
 /// `api.Relation.create(database=…, schema=…, identifier=…)`.
 #[derive(Debug)]
-struct MockRelationApi;
+pub struct MockRelationApi;
 
 impl Object for MockRelationApi {
     fn call_method(self: &Arc<Self>, _state: &mut State<'_, '_>, method: &str, args: &[Value]) -> Result<Value, minijinja::Error> {
@@ -323,8 +328,9 @@ impl Object for MockRelationApi {
     }
 }
 
+/// `exceptions.raise_compiler_error(message)`: fails the render with [`COMPILER_ERROR`].
 #[derive(Debug)]
-struct MockExceptions;
+pub struct MockExceptions;
 
 impl Object for MockExceptions {
     fn call_method(self: &Arc<Self>, _state: &mut State<'_, '_>, method: &str, args: &[Value]) -> Result<Value, minijinja::Error> {
@@ -333,6 +339,7 @@ impl Object for MockExceptions {
                 let message = args.first().map(|v| v.to_string()).unwrap_or_default();
                 Err(minijinja::Error::new(ErrorKind::InvalidOperation, format!("{COMPILER_ERROR}{message}")))
             }
+            "warn" | "warn_snapshot_timestamp_data_types" => Ok(Value::from("")),
             _ => Err(minijinja::Error::new(ErrorKind::UnknownMethod, format!("exceptions has no method {method}"))),
         }
     }
@@ -362,7 +369,7 @@ impl Object for MockColumn {
 
 /// A datetime with `strftime` (always answering its fixed text).
 #[derive(Debug)]
-struct MockDatetime(&'static str);
+pub struct MockDatetime(pub &'static str);
 
 impl Object for MockDatetime {
     fn call_method(self: &Arc<Self>, _state: &mut State<'_, '_>, method: &str, _args: &[Value]) -> Result<Value, minijinja::Error> {

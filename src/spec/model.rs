@@ -95,6 +95,14 @@ impl Relation {
             Relation::Source { source, table } => format!("source('{source}', '{table}')"),
         }
     }
+
+    /// The names in the call, in order.
+    pub fn names(&self) -> Vec<&str> {
+        match self {
+            Relation::Ref { package, model } => package.iter().map(String::as_str).chain([model.as_str()]).collect(),
+            Relation::Source { source, table } => vec![source, table],
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -6,7 +6,7 @@ use std::path::Path;
 use serde_saphyr::Spanned;
 
 use super::model::{DEFAULT_LOOKBACK, Deleted, DeletedTest, Lookback, MAX_LOOKBACK_AMOUNT, Model, PartitionBy, Relation, TimeUnit};
-use super::names::{escape, identifier_hint, identifier_problem, is_iso_date, parse_relation};
+use super::names::{escape, identifier_hint, identifier_problem, is_iso_date, is_placeholder, parse_relation};
 use super::parse::{DialectChoice, OneOrMany, RawModel, RawPartitionBy};
 use crate::dialect::{Dialect, Strategy};
 use crate::error::Diagnostic;
@@ -342,6 +342,9 @@ impl Validator<'_> {
         if let Some(problem) = identifier_problem(name) {
             return Some(problem.to_string());
         }
+        if is_placeholder(name) {
+            return Some("it is a placeholder left to fill in".to_string());
+        }
         let (reserved, dialect) = self.reserved;
         reserved.iter().any(|w| w.eq_ignore_ascii_case(name)).then(|| format!("it is a reserved word on {dialect}"))
     }
@@ -420,6 +423,10 @@ impl Validator<'_> {
 
     pub(super) fn relation(&mut self, s: &Spanned<String>, key: &str) -> Option<Relation> {
         match parse_relation(&s.value) {
+            Ok(r) if r.names().iter().any(|n| is_placeholder(n)) => {
+                self.err(s, key, format!("invalid `from` `{}`: it holds a placeholder left to fill in", escape(&s.value)), Some("name the real source or model (dbt-incr audit writes `TODO` where it could not tell)"));
+                None
+            }
             Ok(r) => Some(r),
             Err(problem) => {
                 self.err(s, key, format!("invalid `from` `{}`: {problem}", escape(&s.value)), Some("write `ref('model')`, `ref('package', 'model')` or `source('source', 'table')`"));
