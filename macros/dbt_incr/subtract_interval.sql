@@ -28,8 +28,18 @@
     dateadd({{ unit }}, -{{ amount }}, {{ expression }})
 {%- endmacro %}
 
+{#- SQL Server: DATEADD of minutes or hours fails on a DATE (Msg 9810), and an alias type (`create
+    type load_ts from date`) is reported under its own name, so its base type is unknown here. Such
+    a value is cast to datetimeoffset first: a date becomes its midnight, a datetime2 keeps its
+    value (offset +00:00, as SQL Server converts the column when comparing), a datetimeoffset its
+    offset. https://learn.microsoft.com/en-us/sql/t-sql/functions/dateadd-transact-sql -#}
 {% macro sqlserver__dbt_incr_subtract_interval(expression, amount, unit, dtype) -%}
-    dateadd({{ unit }}, -{{ amount }}, {{ expression }})
+    {%- set known = dtype in ['', 'datetime', 'smalldatetime'] or dtype[:9] == 'datetime2' or dtype[:14] == 'datetimeoffset' -%}
+    {%- if unit != 'day' and not known -%}
+        dateadd({{ unit }}, -{{ amount }}, cast({{ expression }} as datetimeoffset))
+    {%- else -%}
+        dateadd({{ unit }}, -{{ amount }}, {{ expression }})
+    {%- endif -%}
 {%- endmacro %}
 
 {#- BigQuery: each type has its own function and keeps its type (dbt.dateadd returns DATETIME,
