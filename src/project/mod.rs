@@ -3,6 +3,7 @@
 //! relation's columns.
 
 pub mod catalog;
+pub mod manifest;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -25,6 +26,8 @@ pub struct Project {
     /// First entry of `macro-paths` (dbt's default: `macros`).
     pub macro_path: String,
     pub profile: Option<String>,
+    /// `docs-paths`, when set (dbt's default: every resource path, the model paths included).
+    pub docs_paths: Option<Vec<String>>,
 }
 
 #[derive(Deserialize)]
@@ -33,6 +36,8 @@ struct RawProject {
     model_paths: Option<Spanned<Vec<Spanned<String>>>>,
     #[serde(rename = "macro-paths")]
     macro_paths: Option<Spanned<Vec<Spanned<String>>>>,
+    #[serde(rename = "docs-paths")]
+    docs_paths: Option<Vec<String>>,
     profile: Option<String>,
 }
 
@@ -111,8 +116,18 @@ impl Project {
             model_path: first(raw.model_paths, "models", "model-paths")?,
             macro_path: first(raw.macro_paths, "macros", "macro-paths")?,
             profile: raw.profile,
+            docs_paths: raw.docs_paths.map(|paths| paths.into_iter().map(|p| p.trim_end_matches('/').to_string()).collect()),
             root: root.to_path_buf(),
         })
+    }
+
+    /// Whether dbt reads docs blocks (`.md` files) in `dir`, a folder relative to the root: always
+    /// without `docs-paths`, else when a docs path holds it.
+    pub fn reads_docs_in(&self, dir: &Path) -> bool {
+        match &self.docs_paths {
+            None => true,
+            Some(paths) => paths.iter().any(|p| p == "." || p.is_empty() || dir.starts_with(p)),
+        }
     }
 
     /// The adapter type of the profile's default target, and the profiles.yml it came from:
