@@ -56,7 +56,7 @@ pub const MOCK_BATCH: (&str, &str) = ("2024-01-01 00:00:00+00:00", "2024-01-02 0
 /// What the mock `run_query` answers for a watermark query.
 pub const MOCK_WATERMARK: &str = "2024-03-01 00:00:00.000000";
 /// Marks errors raised through `exceptions.raise_compiler_error`.
-const COMPILER_ERROR: &str = "Compilation Error: ";
+pub const COMPILER_ERROR: &str = "Compilation Error: ";
 /// The target schema of the mock project.
 pub const MOCK_SCHEMA: &str = "analytics";
 
@@ -92,7 +92,9 @@ pub fn compile_with(model: &Model, model_sql: &str, dialect: &'static Dialect, b
     let vars = mock.vars.as_ref().map(|(s, e)| (s.as_deref(), e.as_deref()));
     let mut source = String::new();
     for (_, text) in macros::FILES {
-        source.push_str(&generic_tests_as_macros(&resolve_dispatch(text, dialect)));
+        // The package as the project holds it: in the spec's keyword case.
+        let text = crate::render::case::apply(text, model.keyword_case);
+        source.push_str(&generic_tests_as_macros(&resolve_dispatch(&text, dialect)));
         source.push('\n');
     }
     // Macro definitions render to blank lines; the marker tells where the model starts.
@@ -270,15 +272,16 @@ impl Object for MockAdapter {
     }
 }
 
-/// A relation: `schema.identifier` when rendered, with dbt's attributes and `render()`.
+/// A relation: `schema.identifier` when rendered, with dbt's attributes and `render()`. Shared
+/// with the audit's mock of arbitrary project models.
 #[derive(Debug)]
-struct MockRelation {
+pub struct MockRelation {
     schema: String,
     identifier: String,
 }
 
 impl MockRelation {
-    fn value(schema: &str, identifier: &str) -> Value {
+    pub fn value(schema: &str, identifier: &str) -> Value {
         Value::from_object(MockRelation { schema: schema.to_string(), identifier: identifier.to_string() })
     }
 }
@@ -289,6 +292,8 @@ impl Object for MockRelation {
             "database" => Some(Value::from("db")),
             "schema" => Some(Value::from(self.schema.as_str())),
             "identifier" | "name" => Some(Value::from(self.identifier.as_str())),
+            // dbt_utils checks `obj.get('metadata', {}).get('type', '').endswith('Relation')`.
+            "metadata" => Some(Value::from_pairs([("type", Value::from("MockRelation"))])),
             _ => None,
         }
     }
@@ -296,6 +301,8 @@ impl Object for MockRelation {
     fn call_method(self: &Arc<Self>, _state: &mut State<'_, '_>, method: &str, _args: &[Value]) -> Result<Value, minijinja::Error> {
         match method {
             "render" => Ok(Value::from(format!("{}.{}", self.schema, self.identifier))),
+            // dbt's relation builders; the mock relation renders the same either way.
+            "include" | "quote" | "incorporate" | "without_identifier" => Ok(Value::from_object(MockRelation { schema: self.schema.clone(), identifier: self.identifier.clone() })),
             _ => Err(minijinja::Error::new(ErrorKind::UnknownMethod, format!("the mock relation has no method {method}"))),
         }
     }
@@ -307,7 +314,7 @@ impl Object for MockRelation {
 
 /// `api.Relation.create(database=…, schema=…, identifier=…)`.
 #[derive(Debug)]
-struct MockRelationApi;
+pub struct MockRelationApi;
 
 impl Object for MockRelationApi {
     fn call_method(self: &Arc<Self>, _state: &mut State<'_, '_>, method: &str, args: &[Value]) -> Result<Value, minijinja::Error> {
@@ -325,8 +332,9 @@ impl Object for MockRelationApi {
     }
 }
 
+/// `exceptions.raise_compiler_error(message)`: fails the render with [`COMPILER_ERROR`].
 #[derive(Debug)]
-struct MockExceptions;
+pub struct MockExceptions;
 
 impl Object for MockExceptions {
     fn call_method(self: &Arc<Self>, _state: &mut State<'_, '_>, method: &str, args: &[Value]) -> Result<Value, minijinja::Error> {
@@ -335,6 +343,7 @@ impl Object for MockExceptions {
                 let message = args.first().map(|v| v.to_string()).unwrap_or_default();
                 Err(minijinja::Error::new(ErrorKind::InvalidOperation, format!("{COMPILER_ERROR}{message}")))
             }
+            "warn" | "warn_snapshot_timestamp_data_types" => Ok(Value::from("")),
             _ => Err(minijinja::Error::new(ErrorKind::UnknownMethod, format!("exceptions has no method {method}"))),
         }
     }
@@ -364,7 +373,7 @@ impl Object for MockColumn {
 
 /// A datetime with `strftime` (always answering its fixed text).
 #[derive(Debug)]
-struct MockDatetime(String);
+pub struct MockDatetime(pub String);
 
 impl Object for MockDatetime {
     fn call_method(self: &Arc<Self>, _state: &mut State<'_, '_>, method: &str, _args: &[Value]) -> Result<Value, minijinja::Error> {

@@ -104,6 +104,13 @@ pub fn plan(request: &Request) -> Result<Plan, Error> {
             }
         }
     }
+    // One macro package per project: its specs agree on the keyword case.
+    let cases: BTreeMap<&str, &Path> = specs.iter().map(|s| (s.keyword_case.name(), s.path.as_path())).collect();
+    let case = specs.first().map(|s| s.keyword_case).unwrap_or_default();
+    if cases.len() > 1 {
+        let listed: Vec<String> = cases.iter().map(|(c, p)| format!("{c} in {}", p.display())).collect();
+        diags.push(Diagnostic::new(format!("the specs disagree on keyword_case ({})", listed.join(", "))).key("keyword_case").hint("the macro package is shared by every model of the project: set the same keyword_case in every spec"));
+    }
     if !diags.is_empty() {
         return Err(Error::Invalid(diags));
     }
@@ -118,7 +125,7 @@ pub fn plan(request: &Request) -> Result<Plan, Error> {
     let models: Vec<Model> = entries.into_iter().map(|(_, model)| model).collect();
     for (name, source) in macros::FILES {
         let path = Path::new(&project.macro_path).join(macros::PACKAGE_DIR).join(name);
-        files.push(GeneratedFile { path, contents: header::stamp(&macros::with_header(source)) });
+        files.push(GeneratedFile { path, contents: macros::with_header_in(source, case) });
     }
     files.sort_by(|a, b| a.path.cmp(&b.path));
     Ok(Plan { project, models, files, specs: spec_paths })

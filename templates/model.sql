@@ -82,6 +82,14 @@ with source_rows as (
 {%- endif %}
 [%- endif %]
 {%- set watermark = dbt_incr_watermark(this, '[[ load_time ]]', [[ lookback_amount ]], '[[ lookback_unit ]]', load_time_type) if incremental and not backfill else none %}
+[%- if overwrite %]
+{%- if incremental %}
+
+{#- insert_overwrite: the partitions this run touches, rebuilt in full from the input as a full
+    refresh would build them (macros/dbt_incr/overwrite.sql); the pre-hook drops those left empty. #}
+{{ dbt_incr_overwrite([[ overwrite ]], backfill_start, backfill_end) }}
+{%- else %}
+[%- endif %]
 
 with source_rows as (
 
@@ -153,4 +161,7 @@ where [[ not_deleted ]]
 -- no unique_key: every source row is a fact of its own and is kept as loaded
 select *
 from source_rows
+[%- endif %]
+[%- if overwrite %]
+{%- endif %}
 [%- endif %]

@@ -102,7 +102,11 @@ fn assert_capabilities(dialect: &Dialect, model: &Model, branch: Branch, case: &
         assert!(!lower.contains("as timestamp)"), "{case}: timestamp is a row-version type on SQL Server\n{sql}");
     }
     if branch == Branch::Incremental && model.strategy != Strategy::Microbatch {
-        let expected = if model.lookback.is_zero() {
+        let expected = if model.strategy == Strategy::InsertOverwrite {
+            // Read before the model runs and written as a constant: the overwrite may not read
+            // the table it replaces.
+            format!("{} > cast('{MOCK_WATERMARK}' as timestamp)", model.load_time)
+        } else if model.lookback.is_zero() {
             format!("max({})", model.load_time)
         } else if dialect.literal_watermark {
             format!("timestamp('{MOCK_WATERMARK}', 'UTC')")
@@ -113,11 +117,11 @@ fn assert_capabilities(dialect: &Dialect, model: &Model, branch: Branch, case: &
                 .replace("day", model.lookback.unit.name())
                 .replace("{ts}", &format!("max({})", model.load_time))
         };
-        assert!(sql.contains(&expected), "{case}: expected the {} watermark `{expected}`\n{sql}", dialect.name);
+        assert!(lower.contains(&expected.to_lowercase()), "{case}: expected the {} watermark `{expected}`\n{sql}", dialect.name);
     }
     if branch == Branch::Backfill && model.strategy != Strategy::Microbatch {
         let column = model.event_time.as_deref().unwrap_or(&model.load_time);
-        assert!(sql.contains(&format!("{column} >= ")), "{case}: backfill filters on {column}\n{sql}");
+        assert!(lower.contains(&format!("{column} >= ")), "{case}: backfill filters on {column}\n{sql}");
     }
 }
 

@@ -12,10 +12,11 @@ pub fn dialects_table() -> String {
     let header = ["dialect", "strategies (default first)", "microbatch", "qualify", "proven by", "notes"];
     let mut rows = vec![header.map(str::to_string)];
     for d in DIALECTS {
-        // Microbatch has its own column; insert_overwrite is refused everywhere (see below).
+        // Microbatch has its own column; insert_overwrite is listed only where it is offered.
         let mut strategies: Vec<&str> = vec![d.default_strategy.name()];
-        for s in [Strategy::Merge, Strategy::DeleteInsert, Strategy::Append] {
-            if s != d.default_strategy && d.adapter_strategy(s).is_some() {
+        for s in [Strategy::Merge, Strategy::DeleteInsert, Strategy::Append, Strategy::InsertOverwrite] {
+            let offered = s != Strategy::InsertOverwrite || d.overwrite_partitions;
+            if s != d.default_strategy && d.adapter_strategy(s).is_some() && offered {
                 strategies.push(s.name());
             }
         }
@@ -51,7 +52,8 @@ pub fn dialects_table() -> String {
 microbatch: where the adapter merges each batch on the unique key, a key stays one row; where it
 replaces the batch's event window, a key whose event_time moves would be kept twice, so only
 key-less models (immutable facts) use it there.
-insert_overwrite is refused everywhere: it replaces whole partitions with only the batch's rows.
+insert_overwrite, where offered (spark), rebuilds every partition a run touches from the input;
+elsewhere it is refused: it replaces whole partitions with only the batch's rows.
 proven by: real adapter end to end (tests/engines) > real adapter on an emulator > compiled SQL
 executed on the engine (tests/differential) > reviewed against adapter source (docs/dialects/).
 ",

@@ -72,7 +72,8 @@ pub fn run_new(args: NewArgs) -> Result<(), Error> {
 
 /// Writes a starter `incremental.yml` into the project. Refuses to overwrite one.
 pub fn init(project_dir: &Path) -> Result<PathBuf, Error> {
-    let project = Project::load(project_dir)?;
+    // init writes only incremental.yml beside dbt_project.yml: no model path matters.
+    let project = Project::read(project_dir)?;
     let path = project.root.join(DEFAULT_SPEC);
     if path.exists() {
         return Err(Diagnostic::new(format!("{} already exists; init does not overwrite it", path.display()))

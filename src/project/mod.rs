@@ -21,13 +21,27 @@ pub const DEFAULT_SPEC: &str = "incremental.yml";
 #[derive(Debug, Clone)]
 pub struct Project {
     pub root: PathBuf,
-    /// First entry of `model-paths` (dbt's default: `models`).
+    /// First entry of `model-paths` (dbt's default: `models`): where dbt-incr writes models.
     pub model_path: String,
-    /// First entry of `macro-paths` (dbt's default: `macros`).
+    /// First entry of `macro-paths` (dbt's default: `macros`): where it writes its macros.
     pub macro_path: String,
+    /// Every entry of `model-paths`, as written (they may lead out of the project: dbt reads
+    /// them, and so do read-only commands).
+    pub model_paths: Vec<String>,
+    /// Every entry of `macro-paths`, as written.
+    pub macro_paths: Vec<String>,
+    /// `packages-install-path` (dbt's default: `dbt_packages`).
+    pub packages_path: String,
+    /// The project's `name`.
+    pub name: Option<String>,
     pub profile: Option<String>,
     /// `docs-paths`, when set (dbt's default: every resource path, the model paths included).
     pub docs_paths: Option<Vec<String>>,
+    /// The `models:` tree of dbt_project.yml (`+materialized: incremental` per folder), as
+    /// written; `Null` when absent.
+    pub models_config: serde_json::Value,
+    /// The `vars:` of dbt_project.yml; `Null` when absent.
+    pub vars: serde_json::Value,
 }
 
 #[derive(Deserialize)]
@@ -39,6 +53,18 @@ struct RawProject {
     #[serde(rename = "docs-paths")]
     docs_paths: Option<Vec<String>>,
     profile: Option<String>,
+}
+
+/// What only reading commands (`audit`) use; a dbt_project.yml they cannot read still loads,
+/// without them.
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct RawExtras {
+    #[serde(rename = "packages-install-path")]
+    packages_path: Option<String>,
+    name: Option<String>,
+    models: serde_json::Value,
+    vars: serde_json::Value,
 }
 
 #[derive(Deserialize, Default)]
@@ -55,7 +81,19 @@ struct RawOutput {
 }
 
 impl Project {
+    /// The project for a command that writes into it: the first `model-paths` and `macro-paths`
+    /// entries (where dbt-incr writes) must stay inside the project. Other entries are only read.
     pub fn load(root: &Path) -> Result<Project, Error> {
+        Project::load_checked(root, true)
+    }
+
+    /// The project for a command that only reads it (`audit`) or writes nothing under a model or
+    /// macro path (`init`): no path is refused.
+    pub fn read(root: &Path) -> Result<Project, Error> {
+        Project::load_checked(root, false)
+    }
+
+    fn load_checked(root: &Path, writes: bool) -> Result<Project, Error> {
         let file = root.join("dbt_project.yml");
         if !file.is_file() {
             let what = if root.is_dir() { "has no dbt_project.yml" } else { "is not a folder" };
@@ -75,14 +113,14 @@ impl Project {
             }
             Error::from(d)
         })?;
-        // dbt-incr writes into the first model and macro path; none may leave the project.
-        let first = |paths: Option<Spanned<Vec<Spanned<String>>>>, default: &str, key: &str| -> Result<String, Error> {
+        // dbt-incr writes into the first model and macro path; those may not leave the project.
+        let first = |paths: &Option<Spanned<Vec<Spanned<String>>>>, default: &str, key: &str| -> Result<String, Error> {
             // dbt's default when the key is absent, checked the same way (it may be a symlink).
             let entries: Vec<(String, Option<(usize, usize)>)> = match &paths {
                 Some(paths) => paths.value.iter().map(|p| (p.value.clone(), Some((p.referenced.line() as usize, p.referenced.column() as usize)))).collect(),
                 None => vec![(default.to_string(), None)],
             };
-            for (i, (value, at)) in entries.iter().enumerate() {
+            for (i, (value, at)) in entries.iter().enumerate().take(usize::from(writes)) {
                 let path = Path::new(value);
                 let bad = if value.trim().is_empty() {
                     Some("is empty")
@@ -112,11 +150,24 @@ impl Project {
                 None => Ok(default.to_string()),
             }
         };
+        let all = |paths: &Option<Spanned<Vec<Spanned<String>>>>, default: &str| -> Vec<String> {
+            match paths {
+                Some(p) => p.value.iter().map(|v| v.value.trim_end_matches('/').to_string()).filter(|v| !v.trim().is_empty()).collect(),
+                None => vec![default.to_string()],
+            }
+        };
+        let extras: RawExtras = serde_saphyr::from_str(&text).unwrap_or_default();
         Ok(Project {
-            model_path: first(raw.model_paths, "models", "model-paths")?,
-            macro_path: first(raw.macro_paths, "macros", "macro-paths")?,
+            model_path: first(&raw.model_paths, "models", "model-paths")?,
+            macro_path: first(&raw.macro_paths, "macros", "macro-paths")?,
+            model_paths: all(&raw.model_paths, "models"),
+            macro_paths: all(&raw.macro_paths, "macros"),
+            packages_path: extras.packages_path.unwrap_or_else(|| "dbt_packages".to_string()),
+            name: extras.name,
             profile: raw.profile,
             docs_paths: raw.docs_paths.map(|paths| paths.into_iter().map(|p| p.trim_end_matches('/').to_string()).collect()),
+            models_config: extras.models,
+            vars: extras.vars,
             root: root.to_path_buf(),
         })
     }

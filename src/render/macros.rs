@@ -11,6 +11,7 @@ pub const FILES: &[(&str, &str)] = &[
     ("input.sql", include_str!("../../macros/dbt_incr/input.sql")),
     ("keep_newest.sql", include_str!("../../macros/dbt_incr/keep_newest.sql")),
     ("latest_per_key.sql", include_str!("../../macros/dbt_incr/latest_per_key.sql")),
+    ("overwrite.sql", include_str!("../../macros/dbt_incr/overwrite.sql")),
     ("subtract_interval.sql", include_str!("../../macros/dbt_incr/subtract_interval.sql")),
     ("timestamp_literal.sql", include_str!("../../macros/dbt_incr/timestamp_literal.sql")),
     ("unique_combination.sql", include_str!("../../macros/dbt_incr/unique_combination.sql")),
@@ -21,6 +22,12 @@ pub const FILES: &[(&str, &str)] = &[
 
 /// Folder, under the project's first macro path, the package is written to.
 pub const PACKAGE_DIR: &str = "dbt_incr";
+
+/// A macro file as written into a project: the marker header, then the source, its SQL
+/// keywords in `case`.
+pub fn with_header_in(source: &str, case: crate::spec::KeywordCase) -> String {
+    header::stamp(&super::case::apply(&with_header(source), case))
+}
 
 /// A macro file as written into a project: the marker header, then the source.
 pub fn with_header(source: &str) -> String {

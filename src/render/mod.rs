@@ -4,8 +4,10 @@
 //! - [`properties`]: a model's properties YAML (description, data tests, unit tests);
 //! - [`runbook`]: a model's backfill runbook, a dbt docs block in `<model>.md`;
 //! - [`macros`]: the `dbt_incr` macro package (sources in `macros/dbt_incr/`);
-//! - [`header`]: the marker, content hash and settings line every generated file starts with.
+//! - [`header`]: the marker, content hash and settings line every generated file starts with;
+//! - [`case`]: the spec's keyword case, applied to the SQL of generated files.
 
+pub mod case;
 pub mod header;
 pub mod macros;
 pub mod model;

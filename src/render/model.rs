@@ -8,6 +8,7 @@ use serde::Serialize;
 use super::header::{self, MARKER};
 use crate::dialect::Strategy;
 use crate::error::Error;
+use crate::spec::model::DeletedTest;
 use crate::spec::{Model, TimeUnit};
 
 const MODEL_TEMPLATE: &str = include_str!("../../templates/model.sql");
@@ -34,6 +35,8 @@ struct ModelContext<'a> {
     config: Vec<ConfigEntry>,
     /// The strategy in dbt's spelling for the adapter.
     strategy: &'static str,
+    /// insert_overwrite: `dbt_incr_overwrite`'s arguments up to `deleted`, or none.
+    overwrite: Option<String>,
     microbatch: bool,
     /// Whether rows are deduplicated on a unique key (false for append-only facts).
     dedup: bool,
@@ -98,7 +101,7 @@ impl Renderer {
         if !text.ends_with('\n') {
             text.push('\n');
         }
-        Ok(header::stamp(&text))
+        Ok(header::stamp(&super::case::apply(&text, model.keyword_case)))
     }
 }
 
@@ -134,8 +137,13 @@ fn config_entries(model: &Model) -> Vec<ConfigEntry> {
         config.push(ConfigEntry { key: "batch_size", value: jinja_str(batch_size) });
         config.push(ConfigEntry { key: "lookback", value: microbatch_lookback(model.lookback.amount, model.lookback.unit, batch_size).to_string() });
     }
-    if let Some(p) = &model.partition_by {
-        // Only BigQuery takes partition_by from a spec. A microbatch model's partitions are its
+    if dialect.overwrite_partitions
+        && let Some(p) = &model.partition_by
+    {
+        // Spark: identity partitions on the column.
+        config.push(ConfigEntry { key: "partition_by", value: jinja_list(std::slice::from_ref(&p.field)) });
+    } else if let Some(p) = &model.partition_by {
+        // BigQuery takes partition_by as dbt-bigquery's mapping. A microbatch model's partitions are its
         // batches (dbt-bigquery requires granularity = batch_size).
         let batch = (model.strategy == Strategy::Microbatch).then(|| model.batch_size.as_deref().unwrap_or("day"));
         let granularity = p.granularity.as_deref().or(batch).unwrap_or("day");
@@ -160,7 +168,16 @@ fn config_entries(model: &Model) -> Vec<ConfigEntry> {
             config.push(ConfigEntry { key: "order_by", value: jinja_list(&order_by) });
         }
     }
-    if let Some(d) = &model.deleted {
+    if model.strategy == Strategy::InsertOverwrite {
+        // Drops the touched partitions the rebuild leaves empty (a dynamic overwrite would keep
+        // them as they were): macros/dbt_incr/overwrite.sql. A Jinja string, rendered by dbt when
+        // the hook runs.
+        let format = model.table_format.as_deref().or(dialect.table_format.as_ref().and_then(|f| f.default_other)).unwrap_or("parquet");
+        let drop = if matches!(format, "iceberg" | "delta" | "hudi") { "delete" } else { "partition" };
+        config.push(ConfigEntry { key: "pre_hook", value: format!("\"{{{{ dbt_incr_overwrite_pre_hook({}, '{drop}') }}}}\"", overwrite_args(model)) });
+    }
+    if let Some(d) = model.deleted.as_ref().filter(|_| model.strategy != Strategy::InsertOverwrite) {
+        // (insert_overwrite rebuilds partitions without the deleted keys: no hook.)
         // A key whose newest version is a delete is written as that delete (so merge and
         // delete+insert replace the key's row); this removes it. A Jinja string, rendered by dbt
         // when the hook runs.
@@ -170,6 +187,33 @@ fn config_entries(model: &Model) -> Vec<ConfigEntry> {
         config.push(ConfigEntry { key: "tags", value: jinja_list(&model.tags) });
     }
     config
+}
+
+/// The arguments `dbt_incr_overwrite` and its pre-hook take, as Jinja, up to `deleted`.
+fn overwrite_args(model: &Model) -> String {
+    let p = model.partition_by.as_ref().map(|p| p.field.as_str()).unwrap_or_default();
+    let event_time = model.event_time.as_deref().map(jinja_str).unwrap_or_else(|| "none".to_string());
+    let columns = model.columns.as_deref().map(jinja_list).unwrap_or_else(|| "none".to_string());
+    let tie_breaker = model.tie_breaker.as_deref().map(jinja_list).unwrap_or_else(|| "none".to_string());
+    let deleted = match &model.deleted {
+        None => "none".to_string(),
+        Some(d) => {
+            let (test, value) = match &d.test {
+                DeletedTest::IsTrue => ("is_true", String::new()),
+                DeletedTest::NotNull => ("not_null", String::new()),
+                DeletedTest::Equals(v) => ("equals", v.clone()),
+            };
+            format!("['{}', '{test}', '{value}']", d.column)
+        }
+    };
+    format!(
+        "{}, {}, '{}', {event_time}, '{p}', {}, '{}', {columns}, {tie_breaker}, {deleted}",
+        model.from.jinja_call(),
+        jinja_list(&model.unique_key),
+        model.load_time,
+        model.lookback.amount,
+        model.lookback.unit.name()
+    )
 }
 
 /// dbt's microbatch `lookback` counts batches; the spec's lookback is a duration. Round up.
@@ -209,6 +253,7 @@ fn model_context<'a>(model: &'a Model, spec_path: &'a str) -> ModelContext<'a> {
         settings: header::settings_line(model),
         config: config_entries(model),
         strategy: model.dialect.adapter_strategy(model.strategy).expect("validated against the dialect"),
+        overwrite: (model.strategy == Strategy::InsertOverwrite).then(|| overwrite_args(model)),
         microbatch: model.strategy == Strategy::Microbatch,
         dedup: !model.unique_key.is_empty(),
         columns: model.columns.as_deref().map(jinja_list),

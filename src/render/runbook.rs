@@ -128,6 +128,13 @@ fn keyed(model: &Model, out: &mut String) {
         out,
         "**A window** is `[START, END)` of `{column}` ({what}), END excluded; START and END are dates (`2024-01-01`) or timestamps (`2024-01-01 06:00:00`). A backfill re-reads every version of each {key} that has a row with `{column}` in the window, whole keys, versions outside the window too, loaded no later than the table's newest `{lt}`{deletes}; keeps the latest of each as a full refresh would; and writes those keys. Rows of other keys are untouched, and running the same backfill twice gives the same table.\n"
     );
+    if model.strategy == Strategy::InsertOverwrite {
+        let p = model.partition_by.as_ref().map_or("its partition column", |p| p.field.as_str());
+        let _ = writeln!(
+            out,
+            "With insert_overwrite, the backfill rewrites whole partitions of `{p}`: every partition holding a version of those keys, each rebuilt from the input as a full refresh builds it (a partition left empty is dropped by the model's pre-hook).\n"
+        );
+    }
     let _ = writeln!(
         out,
         "**When.** Incremental runs read rows by `{lt}`: a row corrected in place in the source (its `{lt}` unchanged), or loaded more than {} behind the table's newest `{lt}`, is never read. Backfill the window of `{column}` those rows fall in.\n",

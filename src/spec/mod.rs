@@ -21,6 +21,6 @@ pub mod schema;
 mod validate;
 pub mod yaml;
 
-pub use model::{DEFAULT_LOOKBACK, Lookback, MAX_SPEC_BYTES, MODEL_KEYS, Model, Relation, SpecFile, TOP_KEYS, TimeUnit};
-pub use names::{RESERVED_WORDS, identifier_problem, parse_relation};
+pub use model::{DEFAULT_LOOKBACK, KeywordCase, Lookback, MAX_SPEC_BYTES, MODEL_KEYS, Model, Relation, SpecFile, TOP_KEYS, TimeUnit};
+pub use names::{PLACEHOLDERS, RESERVED_WORDS, identifier_problem, is_placeholder, parse_relation};
 pub use parse::{DialectChoice, SpecSource, parse};

@@ -40,7 +40,33 @@ pub const MODEL_KEYS: &[&str] = &[
 ];
 
 /// Top-level keys of a spec.
-pub const TOP_KEYS: &[&str] = &["version", "dialect", "defaults", "models"];
+pub const TOP_KEYS: &[&str] = &["version", "dialect", "keyword_case", "defaults", "models"];
+
+/// How SQL keywords are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum KeywordCase {
+    #[default]
+    Lower,
+    Upper,
+}
+
+impl KeywordCase {
+    pub fn parse(text: &str) -> Option<KeywordCase> {
+        match text {
+            "lower" => Some(KeywordCase::Lower),
+            "upper" => Some(KeywordCase::Upper),
+            _ => None,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            KeywordCase::Lower => "lower",
+            KeywordCase::Upper => "upper",
+        }
+    }
+}
+
 
 /// A spec file, validated.
 #[derive(Debug, Clone)]
@@ -48,6 +74,8 @@ pub struct SpecFile {
     /// Path as given (relative to the project when found there), shown in headers and errors.
     pub path: PathBuf,
     pub dialect: Option<String>,
+    /// How generated SQL writes its keywords.
+    pub keyword_case: KeywordCase,
     pub models: Vec<Model>,
 }
 
@@ -65,6 +93,14 @@ impl Relation {
             Relation::Ref { package: None, model } => format!("ref('{model}')"),
             Relation::Ref { package: Some(p), model } => format!("ref('{p}', '{model}')"),
             Relation::Source { source, table } => format!("source('{source}', '{table}')"),
+        }
+    }
+
+    /// The names in the call, in order.
+    pub fn names(&self) -> Vec<&str> {
+        match self {
+            Relation::Ref { package, model } => package.iter().map(String::as_str).chain([model.as_str()]).collect(),
+            Relation::Source { source, table } => vec![source, table],
         }
     }
 }
@@ -208,6 +244,8 @@ pub struct Model {
     pub batch_size: Option<String>,
     /// The dialect this model was validated for.
     pub dialect: &'static Dialect,
+    /// How its generated SQL writes keywords (its spec's `keyword_case`).
+    pub keyword_case: KeywordCase,
     /// Line of the model's entry in its spec file.
     pub line: usize,
     /// Column of the model's first key on that line.

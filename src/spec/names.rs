@@ -41,8 +41,19 @@ pub fn identifier_problem(s: &str) -> Option<&'static str> {
     }
 }
 
+/// Values left to fill in (`load_time: TODO`, `from: source('TODO', 'TODO')`): valid names to a
+/// parser, but not what the user means; dbt would fail later, at parse or run time.
+pub const PLACEHOLDERS: &[&str] = &["todo", "fixme", "tbd"];
+
+/// Whether `s` is a placeholder left to fill in.
+pub fn is_placeholder(s: &str) -> bool {
+    PLACEHOLDERS.iter().any(|p| p.eq_ignore_ascii_case(s.trim()))
+}
+
 pub(super) fn identifier_hint(problem: &str, what: &str) -> &'static str {
-    if problem.contains("reserved") && what == "model name" {
+    if problem.contains("placeholder") {
+        "replace it with the real name (dbt-incr audit writes `TODO` where it could not tell; target/catalog.json lists the columns)"
+    } else if problem.contains("reserved") && what == "model name" {
         "choose another model name (e.g. `fct_orders`): generated SQL does not quote names"
     } else if problem.contains("reserved") {
         "rename the column in a staging model (e.g. `order` -> `order_id`), so the generated SQL needs no quoting"

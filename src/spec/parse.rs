@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use serde_saphyr::Spanned;
 
-use super::model::{MAX_SPEC_BYTES, SpecFile};
+use super::model::{KeywordCase, MAX_SPEC_BYTES, Model, SpecFile};
 use super::names::escape;
 use super::validate::Validator;
 use super::yaml::{unknown_keys, yaml_diagnostic};
@@ -22,6 +22,8 @@ pub(super) struct RawSpec {
     version: Spanned<u32>,
     #[serde(default, deserialize_with = "present")]
     dialect: Option<Spanned<String>>,
+    #[serde(default, deserialize_with = "present")]
+    keyword_case: Option<Spanned<String>>,
     #[serde(default)]
     defaults: Option<RawModel>,
     #[serde(default)]
@@ -214,6 +216,14 @@ pub fn parse(source: SpecSource<'_>, choice: &DialectChoice) -> Result<SpecFile,
     if let Some(d) = dialect {
         v.reserved = (d.reserved, d.name);
     }
+    let keyword_case = match &raw.keyword_case {
+        None => KeywordCase::default(),
+        Some(k) => KeywordCase::parse(&k.value).unwrap_or_else(|| {
+            let d = v.diag(k, "keyword_case", format!("unknown keyword_case `{}`", escape(&k.value))).one_of(&k.value, &["lower", "upper"]);
+            v.diags.push(d);
+            KeywordCase::default()
+        }),
+    };
 
     let defaults = raw.defaults.unwrap_or_default();
     if let Some(n) = &defaults.name {
@@ -246,13 +256,13 @@ pub fn parse(source: SpecSource<'_>, choice: &DialectChoice) -> Result<SpecFile,
                 v.err(name, &format!("{key}.name"), message, Some(&format!("the first definition is on line {line}; rename or remove one")));
             } else {
                 seen.insert(folded, (model.name.clone(), model.line));
-                models.push(model);
+                models.push(Model { keyword_case, ..model });
             }
         }
     }
 
     if v.diags.is_empty() {
-        Ok(SpecFile { path: file.to_path_buf(), dialect: dialect.map(|d| d.name.to_string()), models })
+        Ok(SpecFile { path: file.to_path_buf(), dialect: dialect.map(|d| d.name.to_string()), keyword_case, models })
     } else {
         Err(Error::Invalid(v.diags))
     }

@@ -74,10 +74,20 @@ impl Validator<'_> {
             }
         }
         match strategy {
-            Strategy::InsertOverwrite => refuse(
+            Strategy::InsertOverwrite if !dialect.overwrite_partitions => refuse(
                 self,
                 format!("insert_overwrite would lose data on {}: it replaces every partition (or the whole table) the batch touches with only the batch's rows, and a load-time lookback batch holds only some rows of each", dialect.name),
                 &format!("use merge{}", if dialect.adapter_strategy(Strategy::DeleteInsert).is_some() { " or delete+insert" } else { "" }),
+            ),
+            Strategy::InsertOverwrite if unique_key.is_empty() => refuse(
+                self,
+                "insert_overwrite rebuilds each partition a run touches from every version of its keys, and needs a unique_key to tell versions apart".to_string(),
+                "set `unique_key`, or use append for immutable facts",
+            ),
+            Strategy::InsertOverwrite if partition_by.is_none() => refuse(
+                self,
+                format!("insert_overwrite on {} needs `partition_by`: without partitions it overwrites the whole table with one run's rows", dialect.name),
+                "set `partition_by` to the column whose values are the table's partitions (an event date, typically)",
             ),
             Strategy::Merge | Strategy::DeleteInsert if unique_key.is_empty() => refuse(
                 self,

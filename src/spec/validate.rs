@@ -6,7 +6,7 @@ use std::path::Path;
 use serde_saphyr::Spanned;
 
 use super::model::{DEFAULT_LOOKBACK, Deleted, DeletedTest, Lookback, MAX_LOOKBACK_AMOUNT, Model, PartitionBy, Relation, TimeUnit};
-use super::names::{escape, identifier_hint, identifier_problem, is_iso_date, parse_relation};
+use super::names::{escape, identifier_hint, identifier_problem, is_iso_date, is_placeholder, parse_relation};
 use super::parse::{DialectChoice, OneOrMany, RawModel, RawPartitionBy};
 use crate::dialect::{Dialect, Strategy};
 use crate::error::Diagnostic;
@@ -248,7 +248,7 @@ impl Validator<'_> {
         // Columns the model relies on must survive a `columns` subset.
         if let Some(cols) = &columns {
             let spanned = pick!(columns).expect("columns present");
-            let required = unique_key.iter().map(|c| (c, "unique_key")).chain([(&load_time, "load_time")]).chain(event_time.iter().map(|c| (c, "event_time"))).chain(tie_breaker.iter().flatten().map(|c| (c, "tie_breaker"))).chain(deleted.iter().map(|d| (&d.column, "deleted column")));
+            let required = unique_key.iter().map(|c| (c, "unique_key")).chain([(&load_time, "load_time")]).chain(event_time.iter().map(|c| (c, "event_time"))).chain(tie_breaker.iter().flatten().map(|c| (c, "tie_breaker"))).chain(deleted.iter().map(|d| (&d.column, "deleted column"))).chain(partition_by.iter().map(|p| (&p.field, "partition_by column")));
             for (col, role) in required {
                 if !col.is_empty() && !cols.contains(col) {
                     self.err(spanned, &k("columns"), format!("`columns` leaves out `{}`, the model's {role}", escape(col)), Some(&format!("add `{}` to `columns`", escape(col))));
@@ -262,8 +262,28 @@ impl Validator<'_> {
             let spanned = pick!(deleted).expect("deleted present");
             if unique_key.is_empty() {
                 self.err(spanned, &k("deleted"), format!("`deleted: {}` needs a unique_key: a delete removes the key's row", d.describe()), Some("set `unique_key`"));
-            } else if !matches!(s, Strategy::Merge | Strategy::DeleteInsert | Strategy::Microbatch) {
+            } else if !matches!(s, Strategy::Merge | Strategy::DeleteInsert | Strategy::Microbatch | Strategy::InsertOverwrite) {
                 self.err(spanned, &k("deleted"), format!("{s} cannot remove rows, so deletes cannot be applied"), Some("use merge or delete+insert"));
+            }
+        }
+        let at_pos = at;
+        // Iceberg tables reserve names for their metadata columns: a column so named fails the
+        // first build (ValidationException: names reserved for Iceberg metadata columns).
+        let format_default = |f: &crate::dialect::TableFormat| if matches!(strategy, Some(Strategy::Merge | Strategy::DeleteInsert)) { f.default_merge } else { f.default_other };
+        if dialect.table_format.as_ref().and_then(|f| table_format.as_deref().or(format_default(f))) == Some("iceberg") {
+            const ICEBERG_METADATA: [&str; 10] = ["_deleted", "_file", "_pos", "_spec_id", "_partition", "_change_type", "_change_ordinal", "_commit_snapshot_id", "_row_id", "_last_updated_sequence_number"];
+            let named = unique_key.iter().map(|c| (c, "unique_key")).chain([(&load_time, "load_time")]).chain(event_time.iter().map(|c| (c, "event_time"))).chain(columns.iter().flatten().map(|c| (c, "columns"))).chain(deleted.iter().map(|d| (&d.column, "deleted")));
+            for (column, role) in named {
+                if ICEBERG_METADATA.iter().any(|m| m.eq_ignore_ascii_case(column)) {
+                    let at = match role {
+                        "unique_key" => pick!(unique_key).map(|s| (s.referenced.line() as usize, s.referenced.column() as usize)),
+                        "load_time" => pick!(load_time).map(|s| (s.referenced.line() as usize, s.referenced.column() as usize)),
+                        "event_time" => pick!(event_time).map(|s| (s.referenced.line() as usize, s.referenced.column() as usize)),
+                        "deleted" => pick!(deleted).map(|s| (s.referenced.line() as usize, s.referenced.column() as usize)),
+                        _ => pick!(columns).map(|s| (s.referenced.line() as usize, s.referenced.column() as usize)),
+                    };
+                    self.err_line(at.unwrap_or(at_pos), &k(role), format!("`{column}` is the name of an Iceberg metadata column, and this model's table is Iceberg: its first build would fail"), Some("rename the column in a staging model"));
+                }
             }
         }
         if strategy == Some(Strategy::Microbatch)
@@ -297,6 +317,7 @@ impl Validator<'_> {
             begin,
             batch_size,
             dialect,
+            keyword_case: Default::default(),
             line: at.0,
             column: at.1,
         })
@@ -320,6 +341,9 @@ impl Validator<'_> {
     fn name_problem(&self, name: &str) -> Option<String> {
         if let Some(problem) = identifier_problem(name) {
             return Some(problem.to_string());
+        }
+        if is_placeholder(name) {
+            return Some("it is a placeholder left to fill in".to_string());
         }
         let (reserved, dialect) = self.reserved;
         reserved.iter().any(|w| w.eq_ignore_ascii_case(name)).then(|| format!("it is a reserved word on {dialect}"))
@@ -399,6 +423,10 @@ impl Validator<'_> {
 
     pub(super) fn relation(&mut self, s: &Spanned<String>, key: &str) -> Option<Relation> {
         match parse_relation(&s.value) {
+            Ok(r) if r.names().iter().any(|n| is_placeholder(n)) => {
+                self.err(s, key, format!("invalid `from` `{}`: it holds a placeholder left to fill in", escape(&s.value)), Some("name the real source or model (dbt-incr audit writes `TODO` where it could not tell)"));
+                None
+            }
             Ok(r) => Some(r),
             Err(problem) => {
                 self.err(s, key, format!("invalid `from` `{}`: {problem}", escape(&s.value)), Some("write `ref('model')`, `ref('package', 'model')` or `source('source', 'table')`"));
@@ -428,6 +456,10 @@ impl Validator<'_> {
         }
         let (field, data_type, granularity) = match &p.value {
             RawPartitionBy::Field(f) => (f.clone(), None, None),
+            RawPartitionBy::Config(_) if dialect.overwrite_partitions => {
+                self.err(p, key, format!("`partition_by` on {} is the name of the partition column", dialect.name), Some("write `partition_by: event_date`; the data_type/granularity mapping is BigQuery's"));
+                return None;
+            }
             RawPartitionBy::Config(c) => (c.field.clone(), c.data_type.clone(), c.granularity.clone()),
         };
         let mut ok = true;

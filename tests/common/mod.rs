@@ -3,22 +3,10 @@
 
 use std::path::Path;
 
-/// The `sqlparser` dialect that checks a warehouse's compiled SQL in tests (a structure check
-/// only: parsers accept SQL some warehouses reject, see docs/dialects/).
+/// The `sqlparser` dialect that checks a warehouse's compiled SQL in tests (the audit layer owns
+/// the mapping: production code parses hand-written models with it).
 pub fn sqlparser_dialect(warehouse: &str) -> Box<dyn sqlparser::dialect::Dialect> {
-    let name = match warehouse {
-        "athena" | "trino" => "generic",
-        "bigquery" => "bigquery",
-        "clickhouse" => "clickhouse",
-        "databricks" | "spark" => "databricks",
-        "duckdb" => "duckdb",
-        "postgres" => "postgresql",
-        "redshift" => "redshift",
-        "snowflake" => "snowflake",
-        "sqlserver" => "mssql",
-        other => panic!("no sqlparser dialect for {other}: add it to tests/common/mod.rs"),
-    };
-    sqlparser::dialect::dialect_from_str(name).expect("a sqlparser dialect")
+    dbt_incr::audit::analysis::sqlparser_dialect(warehouse).unwrap_or_else(|| panic!("no sqlparser dialect for {warehouse}: add it to src/audit/analysis.rs"))
 }
 
 /// The repository root.

@@ -42,7 +42,7 @@ FIXTURES = HERE / "fixtures"
 PROJECT_ASSETS = HERE / "project"
 BIN = Path(os.environ.get("DBT_INCR_BIN", ROOT / "target" / "release" / "dbt-incr"))
 
-ABBR = {"delete+insert": "di", "merge": "mg", "append": "ap", "microbatch": "mb"}
+ABBR = {"delete+insert": "di", "merge": "mg", "append": "ap", "microbatch": "mb", "insert_overwrite": "io"}
 # Every fixture event_time lies in this range; microbatch runs are given it explicitly.
 MB_START, MB_END = "2024-01-01", "2024-01-08"
 INC, FULL, RAW = "inc", "fr", "raw"
@@ -64,6 +64,8 @@ class Scenario:
     phases: list[dict]
     models_sql: list[str] = field(default_factory=list)
     data_dir: Path | None = None
+    # Spec keys for one strategy only (e.g. partition_by for insert_overwrite).
+    strategy_keys: dict = field(default_factory=dict)
 
     @property
     def key(self) -> list[str]:
@@ -98,6 +100,7 @@ def load_scenarios(only: list[str] | None) -> list[Scenario]:
                 phases=[p or {} for p in raw["phases"]],
                 models_sql=raw.get("models_sql", []),
                 data_dir=(FIXTURES / raw["data_dir"]) if raw.get("data_dir") else None,
+                strategy_keys=raw.get("strategy_keys", {}),
             )
         )
     return out
@@ -306,7 +309,7 @@ def run_engine(name: str, scenarios: list[Scenario], workdir: Path, log) -> None
         ]
         plans.append((s, strategies))
         for st in strategies:
-            entry = {"name": s.model_name(st), **s.model, "incremental_strategy": st, "path": s.name}
+            entry = {"name": s.model_name(st), **engine.SPEC_DEFAULTS, **s.model, **s.strategy_keys.get(st, {}), "incremental_strategy": st, "path": s.name}
             first_table = next(iter(s.tables.values()))
             if st == "microbatch" or (st == "append" and engine.APPEND_BY_POSITION):
                 entry.setdefault("columns", list(first_table.keys()))

@@ -15,6 +15,8 @@ engine's libraries inside functions, never at module level. Each module defines:
     start(workdir)     start servers or sessions (in the suite's process)
     stop()             stop them
     output(workdir, name, schema)   a dbt profile output (dict)
+    SPEC_DEFAULTS      spec keys merged into every model's spec entry (the scenario's own keys
+                       win), e.g. a table format the engine needs (engines/base.py: none)
 
 and may override the SQL helpers of engines/base.py (column types, literals, schemas, tables),
 and set SKIP = {scenario: reason} for scenarios the engine (an emulator) cannot run at all; the
@@ -24,7 +26,7 @@ report lists them with the reason.
 import importlib
 
 # In the order the report lists them.
-ALL = ["duckdb", "postgres", "clickhouse", "snowflake", "bigquery"]
+ALL = ["duckdb", "postgres", "clickhouse", "spark", "snowflake", "bigquery"]
 
 
 def load(name: str):

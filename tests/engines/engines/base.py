@@ -7,6 +7,10 @@ SKIP: dict[str, str] = {}
 # models there, and the suite gives them the first table's columns (as it does for microbatch).
 APPEND_BY_POSITION = False
 
+# Spec keys merged into every generated model's spec entry (the scenario's own keys win): settings
+# the engine needs, e.g. a table format that can merge.
+SPEC_DEFAULTS: dict = {}
+
 
 def column_type(fixture_type: str) -> str:
     """The engine's type for a fixture column type (integer, numeric(10,2), varchar(n), timestamp)."""

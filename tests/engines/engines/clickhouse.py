@@ -43,6 +43,8 @@ def column_type(fixture_type: str) -> str:
         return "Nullable(String)"
     if t == "boolean":
         return "Nullable(Bool)"
+    if t == "date":
+        return "Nullable(Date)"
     raise ValueError(f"no ClickHouse type for fixture type {fixture_type!r}")
 
 

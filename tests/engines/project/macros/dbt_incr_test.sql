@@ -18,8 +18,8 @@
 {% macro dbt_incr_test_check(models, full_refresh_schema) %}
     {%- set out = [] %}
     {%- for m in models %}
-        {%- set inc = api.Relation.create(database=target.database | default(none), schema=target.schema, identifier=m['name'], type='table') %}
-        {%- set full = api.Relation.create(database=target.database | default(none), schema=full_refresh_schema, identifier=m['name'], type='table') %}
+        {%- set inc = api.Relation.create(database=target.get('database'), schema=target.schema, identifier=m['name'], type='table') %}
+        {%- set full = api.Relation.create(database=target.get('database'), schema=full_refresh_schema, identifier=m['name'], type='table') %}
         {%- set inc_columns = adapter.get_columns_in_relation(inc) | map(attribute='name') | map('lower') | list %}
         {%- set full_columns = adapter.get_columns_in_relation(full) | map(attribute='name') | map('lower') | list %}
         {%- if not inc_columns or not full_columns %}
