@@ -178,10 +178,9 @@ def run_engine(engine: str, workdir: Path, log) -> None:
     # 4. The request cycle: a reviewed backfill of the fixed window, run and recorded.
     out = shop.cli(["backfill", "new", "fct_events", "--start", WINDOW_A[0], "--end", WINDOW_A[1], "--reason", "event 2 corrected in place by the loader", "--by", "Test <test@example.com>"])
     path = out.split()[1]
-    if engine == "duckdb":
-        shop.cli(["check"])
-        plan = shop.cli(["backfill", "plan", "--touched"])
-        expect("touches (dbt show): keys_in_window=2, versions_read=2" in plan and "dbt run --select fct_events --vars" in plan, "backfill plan", plan)
+    shop.cli(["check"])
+    plan = shop.cli(["backfill", "plan", "--touched"])
+    expect("touches (dbt show): keys_in_window=2, versions_read=2" in plan and "dbt run --select fct_events --vars" in plan, "backfill plan", plan)
     shop.cli(["backfill", "run", path, "--verify", "--by", "Ops <ops@example.com>"])
     request = yaml.safe_load((shop.dir / path).read_text())
     run = request["runs"][0]
