@@ -21,6 +21,8 @@ pub struct Request {
     pub dialect: Option<String>,
     /// Whether `--dialect` wins over a spec's `dialect:` (for offline compiles).
     pub dialect_overrides_spec: bool,
+    /// `--profiles-dir`.
+    pub profiles_dir: Option<PathBuf>,
 }
 
 /// One file to write, its path relative to the project root.
@@ -60,7 +62,7 @@ impl Plan {
 
 /// Reads and validates every spec, then renders every file, without writing anything.
 pub fn plan(request: &Request) -> Result<Plan, Error> {
-    let project = Project::load(&request.project_dir)?;
+    let project = Project::load(&request.project_dir)?.with_profiles_dir(request.profiles_dir.as_deref())?;
     let spec_files = project.spec_files(request.spec.as_deref())?;
     let choice = DialectChoice { cli: request.dialect.clone(), cli_overrides_spec: request.dialect_overrides_spec, profile: project.profile_adapter() };
 

@@ -223,7 +223,11 @@ fn setting_notes(model: &Model, old: &BTreeMap<String, String>, new: &BTreeMap<S
                 Action::None,
             ),
             "dialect" => (format!("the model is now written for {} instead of {}.", shown(after, "?"), shown(before, "?")), Action::None),
-            "partition_by" => (rebuild("BigQuery cannot change the partitioning of an existing table in place."), Action::FullRefresh),
+            "partition_by" if model.dialect.name == "bigquery" => (rebuild("BigQuery cannot change the partitioning of an existing table in place."), Action::FullRefresh),
+            "partition_by" => (
+                rebuild("a table's partitioning is set only when dbt creates it (`partitioned by` in its create statement); runs against the old table would write or overwrite the old partitions."),
+                Action::FullRefresh,
+            ),
             "cluster_by" if model.dialect.name == "snowflake" => ("dbt-snowflake sets the clustering key only when it creates the table: it applies after a --full-refresh (rows are unchanged without one).".into(), Action::None),
             "cluster_by" => ("applies to data written from the next run; a --full-refresh re-clusters the existing rows (optional).".into(), Action::None),
             "deleted" => (
@@ -259,6 +263,7 @@ fn strategy_note(before: Option<&str>, after: Option<&str>) -> (String, Action) 
         "delete+insert" => "a delete of the batch's keys, then an insert",
         "append" => "plain inserts",
         "microbatch" => "dbt's microbatch (each event_time batch replaced as a whole)",
+        "insert_overwrite" => "an overwrite of every partition the run touches, rebuilt in full from the input",
         _ => "another statement",
     };
     let (b, a) = (before.unwrap_or("?"), after.unwrap_or("?"));
@@ -267,6 +272,8 @@ fn strategy_note(before: Option<&str>, after: Option<&str>) -> (String, Action) 
         meaning.push_str(
             "; the incremental window moves between the load-time lookback and event_time batches (late rows count only when their batch is re-run under microbatch). The table's rows stay; no rebuild needed.",
         );
+    } else if a == "insert_overwrite" {
+        meaning.push_str("; a run produces the same rows, so no rebuild is needed if the table is already partitioned by `partition_by` (a change of partition_by or file_format is listed separately and needs one).");
     } else {
         meaning.push_str("; a run produces the same rows, so no rebuild is needed.");
     }

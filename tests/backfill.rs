@@ -29,6 +29,7 @@ impl Project {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("dbt_project.yml"), "name: shop\nversion: '1.0'\nprofile: shop\n").unwrap();
         std::fs::copy(fixtures().join("incremental.yml"), dir.path().join("incremental.yml")).unwrap();
+        std::fs::write(dir.path().join("profiles.yml"), "shop:\n  target: dev\n  outputs:\n    dev: {type: duckdb, path: shop.duckdb}\n").unwrap();
         let project = Project { dir };
         project.run(&["generate", "--quiet"], &[]).expect(0);
         if with_requests {

@@ -333,7 +333,7 @@ fn compile_every_dialect_and_branch() {
     let spec = "version: 1\nmodels:\n  - name: fct_events\n    from: source('raw', 'events')\n    unique_key: event_id\n    load_time: loaded_at\n    event_time: event_at\n";
     let p = Project::new(spec);
     for dialect in DIALECTS {
-        let request = Request { project_dir: p.path().to_path_buf(), spec: None, dialect: Some(dialect.name.into()), dialect_overrides_spec: true };
+        let request = Request { project_dir: p.path().to_path_buf(), spec: None, dialect: Some(dialect.name.into()), dialect_overrides_spec: true, profiles_dir: None };
         let plan = plan::plan(&request).unwrap_or_else(|e| panic!("{}: {e}", dialect.name));
         let (model, file) = plan.model_file("fct_events").unwrap();
         let mut all = String::new();
@@ -365,7 +365,9 @@ fn compile_every_dialect_and_branch() {
 #[test]
 fn review_summary_per_fixture() {
     let dir = root().join("tests/fixtures/review");
-    let mut cases: Vec<PathBuf> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).filter(|p| p.extension().is_some_and(|e| e == "yml")).collect();
+    // A case is `<case>.yml` (replacing base.yml) or a folder `<case>/` with its own
+    // `before.yml` and `after.yml` (another dialect, say).
+    let mut cases: Vec<PathBuf> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).filter(|p| p.is_dir() || p.extension().is_some_and(|e| e == "yml")).collect();
     cases.sort();
     let mut seen = BTreeSet::new();
     for case in cases {
@@ -373,9 +375,10 @@ fn review_summary_per_fixture() {
         if stem == "base" {
             continue;
         }
-        let p = Project::new(&review_fixture("base.yml"));
+        let (before, after) = if case.is_dir() { (case.join("before.yml"), case.join("after.yml")) } else { (dir.join("base.yml"), case.clone()) };
+        let p = Project::new(&std::fs::read_to_string(&before).unwrap());
         p.run(&["generate"]).expect(0);
-        p.spec(&std::fs::read_to_string(&case).unwrap());
+        p.spec(&std::fs::read_to_string(&after).unwrap());
         let run = p.run(&["plan"]).expect(0);
         snapshot(&format!("review@{stem}"), &run.shown());
         seen.insert(stem);

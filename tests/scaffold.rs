@@ -40,7 +40,7 @@ fn project(name: &str) -> Project {
 
 /// Runs dbt-incr in `dir`; returns (exit code, stdout + stderr).
 fn run(dir: &Path, args: &[&str]) -> (i32, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_dbt-incr")).args(args).arg("--project").arg(dir).env("HOME", dir).env_remove("DBT_PROFILES_DIR").output().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_dbt-incr")).args(args).arg("--project").arg(dir).env("HOME", dir).env_remove("DBT_PROFILES_DIR").current_dir(dir.parent().unwrap()).output().unwrap();
     let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     (out.status.code().unwrap(), text.replace(&dir.display().to_string(), "<project>"))
 }
@@ -141,4 +141,76 @@ fn new_proposes_the_loaders_delete_marker() {
     assert!(spec.contains("deleted: _fivetran_deleted") && spec.contains("load_time: _fivetran_synced"), "{spec}");
     assert!(read(&p.dir, "models/fct_accounts.sql").contains("post_hook=\"delete from {{ this }} where _fivetran_deleted = true\""));
     snapshot("new.delete_marker.out", &out);
+}
+
+#[test]
+fn new_refuses_a_name_the_project_already_has() {
+    // A SQL model, a Python model in a subfolder, and a seed known only from the manifest: dbt
+    // would fail on each with "found two resources with the name".
+    for (name, taken) in [("stg_orders", "models/stg_orders.sql"), ("stg_payments", "models/staging/stg_payments.py"), ("country_codes", "seeds/country_codes.csv")] {
+        let p = project("scaffold");
+        let before = read(&p.dir, "incremental.yml");
+        let (code, out) = run(&p.dir, &["new", name, "--from", "source('raw', 'events')", "--unique-key", "event_id"]);
+        assert_eq!(code, 2, "{name}: {out}");
+        assert!(out.contains(&format!("`{name}` is already a model of this project: {taken}")), "{name}: {out}");
+        assert_eq!(read(&p.dir, "incremental.yml"), before, "{name}: the spec changed");
+        assert!(!p.dir.join("macros").exists(), "{name}: files were generated");
+        if name == "stg_payments" {
+            snapshot("new.error.taken_name", &out);
+        }
+    }
+}
+
+#[test]
+fn new_path_puts_the_model_in_a_folder_and_says_where_its_table_lands() {
+    let p = project("scaffold");
+    let (code, out) = run(&p.dir, &["new", "fct_orders", "--from", "source('raw', 'events')", "--unique-key", "event_id", "--path", "marts"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(p.dir.join("models/marts/fct_orders.sql").is_file(), "{out}");
+    assert!(read(&p.dir, "incremental.yml").contains("    path: marts\n") || read(&p.dir, "incremental.yml").contains("  path: marts\n"));
+    // dbt's default generate_schema_name: the target's schema, `_`, the folder's +schema.
+    assert!(out.contains("lands in: scaffold.main_marts.fct_orders (target `dev` of <project>/profiles.yml; schema = the target's `main` + `_` + dbt_project.yml's `+schema: marts`"), "{out}");
+    snapshot("new.path.out", &out);
+    // A project that overrides generate_schema_name is named as the reason it may differ.
+    let p = project("scaffold");
+    std::fs::create_dir_all(p.dir.join("macros/naming")).unwrap();
+    std::fs::write(p.dir.join("macros/naming/schemas.sql"), "{% macro generate_schema_name(custom_schema_name, node) %}{{ custom_schema_name or target.schema }}{% endmacro %}\n").unwrap();
+    let (code, out) = run(&p.dir, &["new", "fct_orders", "--from", "source('raw', 'events')", "--unique-key", "event_id", "--path", "marts"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("the project overrides generate_schema_name in macros/naming/schemas.sql"), "{out}");
+}
+
+#[test]
+fn profiles_are_found_where_dbt_finds_them() {
+    // profiles.yml in another folder, for a Snowflake target: found through --profiles-dir and
+    // through DBT_PROFILES_DIR, and the dialect (from the spec-less profile) follows it.
+    let p = project("scaffold");
+    std::fs::remove_file(p.dir.join("profiles.yml")).unwrap();
+    let elsewhere = p.dir.parent().unwrap().join("elsewhere");
+    std::fs::create_dir_all(&elsewhere).unwrap();
+    std::fs::write(elsewhere.join("profiles.yml"), "scaffold:\n  target: prod\n  outputs:\n    prod:\n      type: snowflake\n      database: ANALYTICS\n      schema: DBT_PROD\n").unwrap();
+    let spec = read(&p.dir, "incremental.yml").replace("dialect: duckdb\n", "");
+    std::fs::write(p.dir.join("incremental.yml"), &spec).unwrap();
+
+    // Without it, no profile: the spec names no dialect, so generate says what is missing.
+    let (code, out) = run(&p.dir, &["generate"]);
+    assert_eq!(code, 2, "{out}");
+    assert!(out.contains("dialect"), "{out}");
+
+    let dir = elsewhere.display().to_string();
+    let (code, out) = run(&p.dir, &["generate", "--profiles-dir", &dir]);
+    assert_eq!(code, 0, "{out}");
+    assert!(read(&p.dir, "models/fct_sessions.sql").contains("snowflake"), "the profile's adapter was not used");
+
+    let (code, out) = run(&p.dir, &["new", "fct_orders", "--from", "source('raw', 'events')", "--unique-key", "event_id", "--path", "marts", "--profiles-dir", &dir]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("lands in: ANALYTICS.DBT_PROD_marts.fct_orders (target `prod` of"), "{out}");
+
+    let out = Command::new(env!("CARGO_BIN_EXE_dbt-incr")).args(["check", "--project"]).arg(&p.dir).env("HOME", &p.dir).env("DBT_PROFILES_DIR", &elsewhere).current_dir(p.dir.parent().unwrap()).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+
+    // An explicit folder without profiles.yml is an error, as in dbt.
+    let (code, out) = run(&p.dir, &["check", "--profiles-dir", &p.dir.join("nowhere").display().to_string()]);
+    assert_eq!(code, 2, "{out}");
+    assert!(out.contains("no profiles.yml in it"), "{out}");
 }

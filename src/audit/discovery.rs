@@ -16,7 +16,7 @@ use serde_json::{Map, Value};
 
 use super::rendering::MacroFile;
 use crate::error::{Diagnostic, Error};
-use crate::project::{Project, read_text};
+use crate::project::{Project, folder_config, read_text};
 use crate::spec::Relation;
 
 /// How the models were found.
@@ -323,32 +323,6 @@ fn collect(dir: &Path, ext: &str, out: &mut Vec<PathBuf>) -> Result<(), Error> {
     }
     Ok(())
 }
-
-/// The config dbt_project.yml's `models:` tree gives a model in `folders` (`+materialized:` and
-/// the older spelling without `+`): the project's level, then each folder's, the deepest winning.
-pub fn folder_config(tree: &Value, project_name: &str, folders: &[String]) -> Map<String, Value> {
-    let mut out = Map::new();
-    let take = |level: &Map<String, Value>, out: &mut Map<String, Value>| {
-        for (k, v) in level {
-            let key = k.strip_prefix('+').unwrap_or(k);
-            if k.starts_with('+') || (!v.is_object() && CONFIG_KEYS.contains(&key)) {
-                out.insert(key.to_string(), v.clone());
-            }
-        }
-    };
-    let Some(top) = tree.as_object() else { return out };
-    take(top, &mut out);
-    let Some(mut level) = top.get(project_name).and_then(Value::as_object) else { return out };
-    take(level, &mut out);
-    for folder in folders {
-        let Some(next) = level.get(folder).and_then(Value::as_object) else { break };
-        take(next, &mut out);
-        level = next;
-    }
-    out
-}
-
-const CONFIG_KEYS: &[&str] = &["materialized", "incremental_strategy", "unique_key", "partition_by", "event_time", "on_schema_change", "enabled"];
 
 /// The `config:` of each model in the properties YAML files under the model paths (`models: -
 /// name: x  config: {materialized: incremental}`), by model name.

@@ -20,7 +20,6 @@ mod replacement;
 pub mod rendering;
 pub mod rules;
 
-use std::path::Path;
 
 use serde::Serialize;
 
@@ -98,10 +97,9 @@ enum Outcome {
 }
 
 /// Audits every incremental model of the project. `dialect` overrides the profile's adapter.
-pub fn audit(project_dir: &Path, dialect: Option<&str>) -> Result<Report, Error> {
-    let project = Project::read(project_dir)?;
+pub fn audit(project: &Project, dialect: Option<&str>) -> Result<Report, Error> {
     let dialect = dialect.map(str::to_string).or_else(|| project.profile_adapter().map(|(a, _)| a)).unwrap_or_else(|| "duckdb".to_string());
-    let discovery = discover(&project)?;
+    let discovery = discover(project)?;
     let known: &'static Dialect = Dialect::find(&dialect).or_else(|| Dialect::find("duckdb")).expect("duckdb is a dialect");
     let renderer = Renderer::new(&discovery.project_name, &discovery.packages, known, &project.vars);
 

@@ -61,10 +61,12 @@ pub struct NodeResult {
 
 impl Dbt {
     /// The words after `dbt` the user would type for `args`: the args, then --profiles-dir and
-    /// --target when given.
-    fn user_args(&self, args: &[String]) -> Vec<String> {
+    /// --target when given (the profiles folder absolute when dbt runs it: it runs in the
+    /// project, not in the current folder).
+    fn user_args(&self, args: &[String], absolute: bool) -> Vec<String> {
         let mut out = args.to_vec();
         if let Some(p) = &self.profiles_dir {
+            let p = if absolute { std::path::absolute(p).unwrap_or_else(|_| p.clone()) } else { p.clone() };
             out.push("--profiles-dir".into());
             out.push(p.to_string_lossy().into_owned());
         }
@@ -78,7 +80,7 @@ impl Dbt {
     /// `dbt …` as a user would type it in a POSIX shell.
     pub fn shown(&self, args: &[String]) -> String {
         let mut words = vec!["dbt".to_string()];
-        words.extend(self.user_args(args).iter().map(|a| shell_quote(a)));
+        words.extend(self.user_args(args, false).iter().map(|a| shell_quote(a)));
         words.join(" ")
     }
 
@@ -91,7 +93,7 @@ impl Dbt {
     /// Runs `dbt <args>` in the project, with its own target path for `purpose`.
     pub fn invoke(&self, args: &[String], purpose: &str, output: Output) -> Result<Invocation, Error> {
         let target_path = self.target_path(purpose);
-        let mut argv = self.user_args(args);
+        let mut argv = self.user_args(args, true);
         argv.push("--project-dir".into());
         argv.push(std::path::absolute(&self.project_dir).unwrap_or_else(|_| self.project_dir.clone()).to_string_lossy().into_owned());
         argv.push("--target-path".into());

@@ -21,6 +21,15 @@ pub struct ProjectArgs {
     /// A spec file, or a folder of *.yml specs [default: incremental.yml in the project].
     #[arg(long, value_name = "PATH")]
     pub spec: Option<PathBuf>,
+    /// The folder holding profiles.yml (dbt's order otherwise); passed to dbt when it runs.
+    #[arg(long, value_name = "DIR")]
+    pub profiles_dir: Option<PathBuf>,
+}
+
+impl ProjectArgs {
+    pub fn plan(&self) -> Result<Plan, Error> {
+        plan::plan(&PlanRequest { project_dir: self.project.clone(), spec: self.spec.clone(), dialect: None, dialect_overrides_spec: false, profiles_dir: self.profiles_dir.clone() })
+    }
 }
 
 /// How to run the user's dbt.
@@ -29,17 +38,14 @@ pub struct DbtArgs {
     /// The dbt executable [default: `dbt` on PATH].
     #[arg(long, value_name = "PATH", default_value = "dbt")]
     pub dbt: PathBuf,
-    /// Passed to dbt as --profiles-dir.
-    #[arg(long, value_name = "DIR")]
-    pub profiles_dir: Option<PathBuf>,
     /// Passed to dbt as --target.
     #[arg(long, value_name = "NAME")]
     pub target: Option<String>,
 }
 
 impl DbtArgs {
-    pub fn dbt(&self, project_dir: &Path) -> Dbt {
-        Dbt { exe: self.dbt.clone(), project_dir: project_dir.to_path_buf(), profiles_dir: self.profiles_dir.clone(), target: self.target.clone() }
+    pub fn dbt(&self, project: &ProjectArgs, project_dir: &Path) -> Dbt {
+        Dbt { exe: self.dbt.clone(), project_dir: project_dir.to_path_buf(), profiles_dir: project.profiles_dir.clone(), target: self.target.clone() }
     }
 }
 
@@ -122,10 +128,6 @@ pub fn run(command: Command) -> Result<ExitCode, Error> {
     }
 }
 
-fn load_plan(args: &ProjectArgs) -> Result<Plan, Error> {
-    plan::plan(&PlanRequest { project_dir: args.project.clone(), spec: args.spec.clone(), dialect: None, dialect_overrides_spec: false })
-}
-
 /// `git config user.name` and `user.email`, else $USER, else `unknown`.
 fn who() -> String {
     let git = |key: &str| -> Option<String> {
@@ -142,7 +144,7 @@ fn who() -> String {
 }
 
 fn new(args: NewArgs) -> Result<ExitCode, Error> {
-    let plan = load_plan(&args.project)?;
+    let plan = args.project.plan()?;
     let requested_on = match &args.date {
         Some(d) => time::Bound::parse(d).map(|b| b.date()).map_err(|e| Diagnostic::new(format!("--date: {e}")).hint("write the day as YYYY-MM-DD"))?,
         None => time::today(),
@@ -156,9 +158,9 @@ fn new(args: NewArgs) -> Result<ExitCode, Error> {
 }
 
 fn plan_requests(args: PlanArgs) -> Result<ExitCode, Error> {
-    let plan = load_plan(&args.project)?;
+    let plan = args.project.plan()?;
     let root = plan.project.root.clone();
-    let dbt = args.dbt.dbt(&root);
+    let dbt = args.dbt.dbt(&args.project, &root);
     let files: Vec<PathBuf> = if args.files.is_empty() {
         request::list(&root)?.into_iter().map(|p| root.join(p)).collect()
     } else {
@@ -299,10 +301,10 @@ pub fn steps_text(s: &Steps, touched: Option<&Result<steps::Touched, String>>) -
 }
 
 fn run_request(args: RunArgs) -> Result<ExitCode, Error> {
-    let plan = load_plan(&args.project)?;
+    let plan = args.project.plan()?;
     let root = plan.project.root.clone();
     let path = run::locate(&root, &args.file)?;
-    let dbt = args.dbt.dbt(&root);
+    let dbt = args.dbt.dbt(&args.project, &root);
     let options = Options { again: args.again, downstream: !args.no_downstream, verify: args.verify, by: args.by.unwrap_or_else(who) };
     let outcome = run::run(&plan, &dbt, &path, &options, &mut |line| println!("dbt-incr backfill run: {line}"))?;
     print!("{}", outcome_text(&outcome));

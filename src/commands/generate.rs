@@ -11,6 +11,10 @@ pub struct Args {
     /// The dbt project (folder holding dbt_project.yml).
     #[arg(long, default_value = ".", value_name = "DIR")]
     pub project: PathBuf,
+    /// The folder holding profiles.yml [default: DBT_PROFILES_DIR, the project, the current
+    /// folder, ~/.dbt: dbt's order].
+    #[arg(long, value_name = "DIR")]
+    pub profiles_dir: Option<PathBuf>,
     /// A spec file, or a folder of *.yml specs [default: incremental.yml in the project].
     #[arg(long, value_name = "PATH")]
     pub spec: Option<PathBuf>,
@@ -29,7 +33,7 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> Result<(), Error> {
-    let plan = plan::plan(&Request { project_dir: args.project, spec: args.spec, dialect: args.dialect, dialect_overrides_spec: false })?;
+    let plan = plan::plan(&Request { project_dir: args.project, spec: args.spec, dialect: args.dialect, dialect_overrides_spec: false, profiles_dir: args.profiles_dir })?;
     let report = workspace::write_with(&plan, WriteOptions { force: args.force, prune: args.prune })?;
     for path in &report.orphans {
         eprintln!("orphan: {} (no spec produces it any more; `dbt-incr generate --prune` deletes it)", path.display());

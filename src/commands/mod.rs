@@ -26,6 +26,10 @@ pub struct PlanArgs {
     /// The dbt project (folder holding dbt_project.yml).
     #[arg(long, default_value = ".", value_name = "DIR")]
     pub project: PathBuf,
+    /// The folder holding profiles.yml [default: DBT_PROFILES_DIR, the project, the current
+    /// folder, ~/.dbt: dbt's order].
+    #[arg(long, value_name = "DIR")]
+    pub profiles_dir: Option<PathBuf>,
     /// A spec file, or a folder of *.yml specs [default: incremental.yml in the project].
     #[arg(long, value_name = "PATH")]
     pub spec: Option<PathBuf>,
@@ -42,7 +46,7 @@ pub struct PlanArgs {
 
 /// The plan for `args`, and how the disk differs from it.
 fn plan_and_compare(args: &PlanArgs) -> Result<(Plan, Comparison), Error> {
-    let request = Request { project_dir: args.project.clone(), spec: args.spec.clone(), dialect: args.dialect.clone(), dialect_overrides_spec: false };
+    let request = Request { project_dir: args.project.clone(), spec: args.spec.clone(), dialect: args.dialect.clone(), dialect_overrides_spec: false, profiles_dir: args.profiles_dir.clone() };
     let plan = plan::plan(&request)?;
     let comparison = compare(&plan)?;
     Ok((plan, comparison))

@@ -11,6 +11,7 @@ use crate::error::{Diagnostic, Error};
 use crate::plan::{self, Request};
 use crate::project::catalog::{catalog_columns, is_load_time, is_timestamp_like, propose_deleted, propose_load_time};
 use crate::project::{DEFAULT_SPEC, Project, read_text};
+use crate::render::header::Ownership;
 use crate::spec::edit::{STARTER, append_model};
 use crate::spec::{self, DialectChoice, Relation, SpecSource, parse_relation};
 use crate::workspace::{self, WriteReport, write_atomic};
@@ -19,6 +20,10 @@ use crate::workspace::{self, WriteReport, write_atomic};
 pub struct InitArgs {
     #[arg(long, default_value = ".", value_name = "DIR")]
     pub project: PathBuf,
+    /// The folder holding profiles.yml [default: DBT_PROFILES_DIR, the project, the current
+    /// folder, ~/.dbt: dbt's order].
+    #[arg(long, value_name = "DIR")]
+    pub profiles_dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, clap::Args)]
@@ -44,13 +49,21 @@ pub struct NewArgs {
     /// [default: proposed from the catalog when it shows a loader's tombstone column].
     #[arg(long, value_name = "CONDITION")]
     pub deleted: Option<String>,
+    /// Subfolder of the project's first model path to write the model in, e.g. `marts/events`
+    /// [default: the spec's defaults, else the model path itself].
+    #[arg(long, value_name = "FOLDER")]
+    pub path: Option<String>,
     #[arg(long, default_value = ".", value_name = "DIR")]
     pub project: PathBuf,
+    /// The folder holding profiles.yml [default: DBT_PROFILES_DIR, the project, the current
+    /// folder, ~/.dbt: dbt's order].
+    #[arg(long, value_name = "DIR")]
+    pub profiles_dir: Option<PathBuf>,
 }
 
 /// `dbt-incr init`.
 pub fn run_init(args: InitArgs) -> Result<(), Error> {
-    let path = init(&args.project)?;
+    let path = init(&args.project, args.profiles_dir.as_deref())?;
     println!("wrote {}", path.display());
     Ok(())
 }
@@ -58,7 +71,18 @@ pub fn run_init(args: InitArgs) -> Result<(), Error> {
 /// `dbt-incr new`.
 pub fn run_new(args: NewArgs) -> Result<(), Error> {
     let name = args.name.clone();
-    let req = NewModel { project_dir: args.project, name: args.name, from: args.from, unique_key: args.unique_key, load_time: args.load_time, event_time: args.event_time, lookback: args.lookback, deleted: args.deleted };
+    let req = NewModel {
+        project_dir: args.project,
+        profiles_dir: args.profiles_dir,
+        name: args.name,
+        from: args.from,
+        unique_key: args.unique_key,
+        load_time: args.load_time,
+        event_time: args.event_time,
+        lookback: args.lookback,
+        deleted: args.deleted,
+        path: args.path,
+    };
     let outcome = new_model(&req)?;
     for note in &outcome.notes {
         println!("{note}");
@@ -71,9 +95,9 @@ pub fn run_new(args: NewArgs) -> Result<(), Error> {
 }
 
 /// Writes a starter `incremental.yml` into the project. Refuses to overwrite one.
-pub fn init(project_dir: &Path) -> Result<PathBuf, Error> {
+pub fn init(project_dir: &Path, profiles_dir: Option<&Path>) -> Result<PathBuf, Error> {
     // init writes only incremental.yml beside dbt_project.yml: no model path matters.
-    let project = Project::read(project_dir)?;
+    let project = Project::read(project_dir)?.with_profiles_dir(profiles_dir)?;
     let path = project.root.join(DEFAULT_SPEC);
     if path.exists() {
         return Err(Diagnostic::new(format!("{} already exists; init does not overwrite it", path.display()))
@@ -93,6 +117,8 @@ pub fn init(project_dir: &Path) -> Result<PathBuf, Error> {
 #[derive(Debug, Clone, Default)]
 pub struct NewModel {
     pub project_dir: PathBuf,
+    /// `--profiles-dir`.
+    pub profiles_dir: Option<PathBuf>,
     pub name: String,
     pub from: String,
     pub unique_key: Vec<String>,
@@ -101,6 +127,8 @@ pub struct NewModel {
     pub lookback: Option<String>,
     /// `deleted:`, as the spec writes it.
     pub deleted: Option<String>,
+    /// `path:`, the subfolder of the model path.
+    pub path: Option<String>,
 }
 
 /// What `new` did.
@@ -117,12 +145,13 @@ const EVENT_TIME_WARNING: &str = "filtering on an event time loses late rows: a 
 /// Adds a model entry to the spec, validates the whole spec, then generates. Nothing is written
 /// on any error.
 pub fn new_model(req: &NewModel) -> Result<NewOutcome, Error> {
-    let project = Project::load(&req.project_dir)?;
+    let project = Project::load(&req.project_dir)?.with_profiles_dir(req.profiles_dir.as_deref())?;
     let spec_path = project.root.join(DEFAULT_SPEC);
     if !spec_path.is_file() {
         return Err(Diagnostic::new(format!("no spec: {} does not exist", spec_path.display())).hint("create one with `dbt-incr init`").into());
     }
     let relation = parse_relation(&req.from).map_err(|p| Diagnostic::new(format!("invalid --from `{}`: {p}", req.from)).hint("write `source('raw', 'events')`, `ref('stg_events')` or `ref('package', 'model')`"))?;
+    refuse_taken_name(&project, req)?;
     let mut notes = Vec::new();
 
     let columns = catalog_columns(&project.root, &relation)?;
@@ -208,10 +237,13 @@ pub fn new_model(req: &NewModel) -> Result<NewOutcome, Error> {
     let updated = append_model(&original, &entry).map_err(|m| Diagnostic::new(m).in_file(&spec_path))?;
     let shown = project.display_path(&spec_path);
     let choice = DialectChoice { cli: None, cli_overrides_spec: false, profile: project.profile_adapter() };
-    spec::parse(SpecSource { path: &shown, text: &updated }, &choice)?;
+    let parsed = spec::parse(SpecSource { path: &shown, text: &updated }, &choice)?;
+    if let Some(model) = parsed.models.iter().find(|m| m.name == req.name) {
+        notes.extend(landing_note(&project, model));
+    }
 
     write_atomic(&spec_path, &updated)?;
-    let result = plan::plan(&Request { project_dir: project.root.clone(), spec: None, dialect: None, dialect_overrides_spec: false }).and_then(|plan| workspace::write(&plan));
+    let result = plan::plan(&Request { project_dir: project.root.clone(), spec: None, dialect: None, dialect_overrides_spec: false, profiles_dir: project.profiles_dir.clone() }).and_then(|plan| workspace::write(&plan));
     match result {
         Ok(written) => Ok(NewOutcome { notes, spec_path: shown, written }),
         Err(e) => {
@@ -238,9 +270,75 @@ fn entry_text(req: &NewModel, relation: &Relation, load_time: &str, load_time_co
     if let Some(l) = &req.lookback {
         lines.push(format!("  lookback: {l}"));
     }
+    if let Some(p) = &req.path {
+        lines.push(format!("  path: {p}"));
+    }
     if let Some(d) = deleted {
         // Quoted when it holds a quote or `=`: a YAML scalar that reads back as written.
         if d.contains(['\'', '=']) { lines.push(format!("  deleted: \"{d}\"")) } else { lines.push(format!("  deleted: {d}")) }
     }
     lines
+}
+
+/// Refuses a name that is already a model, seed or snapshot of the project (dbt fails with
+/// "found two models with the name"), unless it is dbt-incr's own file at the place `new` writes
+/// to (an orphan `generate` would overwrite anyway).
+fn refuse_taken_name(project: &Project, req: &NewModel) -> Result<(), Error> {
+    let mut own = PathBuf::from(&project.model_path);
+    own.extend(req.path.iter().flat_map(|p| p.split('/')).filter(|p| !p.is_empty()));
+    own.push(format!("{}.sql", req.name));
+    let taken: Vec<PathBuf> = project
+        .resources_named(&req.name)
+        .into_iter()
+        .filter(|p| !(*p == own && std::fs::read_to_string(project.root.join(p)).is_ok_and(|t| Ownership::of(&t).is_generated())))
+        .collect();
+    let Some(first) = taken.first() else { return Ok(()) };
+    let listed: Vec<String> = taken.iter().map(|p| p.display().to_string()).collect();
+    Err(Diagnostic::new(format!("`{}` is already a model of this project: {}", req.name, listed.join(", ")))
+        .hint(format!("dbt refuses two models with one name (\"found two models with the name\"): choose another name, or replace {} with a spec entry by hand (`dbt-incr audit` proposes one)", first.display()))
+        .into())
+}
+
+/// Where dbt builds the model's table, read as dbt's default `generate_database_name`,
+/// `generate_schema_name` and `generate_alias_name` do: the profile's default target, with the
+/// folder's `+database`/`+schema`/`+alias` from dbt_project.yml.
+fn landing_note(project: &Project, model: &spec::Model) -> Option<String> {
+    let target = project.target()?;
+    let config = project.folder_config(&model.path);
+    let text = |k: &str| config.get(k).and_then(|v| v.as_str().map(str::to_string));
+    let base_schema = target.schema.clone().unwrap_or_else(|| "<schema>".to_string());
+    let (schema, schema_why) = match text("schema") {
+        Some(custom) => (format!("{base_schema}_{}", custom.trim()), format!("; schema = the target's `{base_schema}` + `_` + dbt_project.yml's `+schema: {custom}` for this folder")),
+        None => (base_schema, String::new()),
+    };
+    let database = text("database").or(target.database.clone());
+    let alias = text("alias").unwrap_or_else(|| model.name.clone());
+    let relation = match database {
+        Some(db) => format!("{db}.{schema}.{alias}"),
+        None => format!("{schema}.{alias}"),
+    };
+    let mut note = format!("lands in: {relation} (target `{}` of {}{schema_why})", target.name, target.file.display());
+    if let Some(file) = overriding_macro(project, "generate_schema_name") {
+        note.push_str(&format!("; the project overrides generate_schema_name in {}, which may put it elsewhere", file.display()));
+    }
+    Some(note)
+}
+
+/// The first file under the project's macro paths defining macro `name`.
+fn overriding_macro(project: &Project, name: &str) -> Option<PathBuf> {
+    let needle = format!("macro {name}(");
+    let mut stack: Vec<PathBuf> = project.macro_paths.iter().map(|p| project.root.join(p)).collect();
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if path.extension().is_some_and(|e| e == "sql")
+                && std::fs::read_to_string(&path).is_ok_and(|t| t.replace(char::is_whitespace, " ").contains(&needle))
+            {
+                return Some(project.display_path(&path));
+            }
+        }
+    }
+    None
 }

@@ -8,7 +8,6 @@ use std::process::ExitCode;
 use super::backfill::{DbtArgs, ProjectArgs};
 use crate::backfill::verify::{self, Found, text};
 use crate::error::Error;
-use crate::plan::{self, Request};
 
 #[derive(Debug, Clone, clap::Args)]
 pub struct Args {
@@ -40,9 +39,9 @@ pub enum Format {
 }
 
 pub fn run(args: Args) -> Result<ExitCode, Error> {
-    let plan = plan::plan(&Request { project_dir: args.project.project.clone(), spec: args.project.spec.clone(), dialect: None, dialect_overrides_spec: false })?;
+    let plan = args.project.plan()?;
     let checks = verify::checks(&plan, &args.models, args.start.as_deref(), args.end.as_deref())?;
-    let dbt = args.dbt.dbt(&plan.project.root);
+    let dbt = args.dbt.dbt(&args.project, &plan.project.root);
     let found = verify::verify(&dbt, &checks, args.sample)?;
     match args.format {
         Format::Text => {

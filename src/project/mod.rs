@@ -42,6 +42,24 @@ pub struct Project {
     pub models_config: serde_json::Value,
     /// The `vars:` of dbt_project.yml; `Null` when absent.
     pub vars: serde_json::Value,
+    /// `--profiles-dir`: looked in first for `profiles.yml`, as dbt does.
+    pub profiles_dir: Option<PathBuf>,
+}
+
+/// The default target of the project's profile: what `new` needs to say where a table lands.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Target {
+    /// The profiles.yml it came from.
+    pub file: PathBuf,
+    /// The target's name (`target:` of the profile, dbt's default `dev`).
+    pub name: String,
+    /// `type:`, the adapter.
+    pub adapter: Option<String>,
+    /// `schema:` (`dataset:` on BigQuery), as written.
+    pub schema: Option<String>,
+    /// `database:` (`project:` on BigQuery, `dbname:` on Postgres and Redshift, `catalog:` on
+    /// Databricks, the file's stem on DuckDB), as written.
+    pub database: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -74,10 +92,19 @@ struct RawProfile {
     outputs: BTreeMap<String, RawOutput>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
+#[serde(default)]
 struct RawOutput {
     #[serde(rename = "type")]
     adapter: Option<String>,
+    schema: Option<String>,
+    dataset: Option<String>,
+    database: Option<String>,
+    project: Option<String>,
+    dbname: Option<String>,
+    catalog: Option<String>,
+    /// dbt-duckdb's database file: its stem is the database unless `database:` is set.
+    path: Option<String>,
 }
 
 impl Project {
@@ -168,6 +195,7 @@ impl Project {
             docs_paths: raw.docs_paths.map(|paths| paths.into_iter().map(|p| p.trim_end_matches('/').to_string()).collect()),
             models_config: extras.models,
             vars: extras.vars,
+            profiles_dir: None,
             root: root.to_path_buf(),
         })
     }
@@ -181,29 +209,109 @@ impl Project {
         }
     }
 
-    /// The adapter type of the profile's default target, and the profiles.yml it came from:
-    /// `profiles.yml` in the project, then `~/.dbt/profiles.yml` (dbt's own order, less
-    /// `DBT_PROFILES_DIR`, which comes first when set).
-    pub fn profile_adapter(&self) -> Option<(String, PathBuf)> {
-        let name = self.profile.as_ref()?;
+    /// The project with `--profiles-dir` set; refuses a folder without a `profiles.yml`, as dbt
+    /// does.
+    pub fn with_profiles_dir(mut self, dir: Option<&Path>) -> Result<Project, Error> {
+        if let Some(dir) = dir {
+            if !dir.join("profiles.yml").is_file() {
+                return Err(Diagnostic::new(format!("--profiles-dir {}: no profiles.yml in it", dir.display()))
+                    .hint("pass the folder that holds profiles.yml (as `dbt --profiles-dir` takes it)")
+                    .into());
+            }
+            self.profiles_dir = Some(dir.to_path_buf());
+        }
+        Ok(self)
+    }
+
+    /// Where `profiles.yml` is looked for, first first: `--profiles-dir`, `DBT_PROFILES_DIR`, the
+    /// project, the current folder (dbt's own default when run from elsewhere), `~/.dbt`.
+    fn profiles_dirs(&self) -> Vec<PathBuf> {
         let mut dirs = Vec::new();
-        if let Some(dir) = std::env::var_os("DBT_PROFILES_DIR") {
+        dirs.extend(self.profiles_dir.clone());
+        if let Some(dir) = std::env::var_os("DBT_PROFILES_DIR").filter(|d| !d.is_empty()) {
             dirs.push(PathBuf::from(dir));
         }
         dirs.push(self.root.clone());
+        if let Ok(cwd) = std::env::current_dir() {
+            dirs.push(cwd);
+        }
         if let Some(home) = std::env::var_os("HOME") {
             dirs.push(PathBuf::from(home).join(".dbt"));
         }
-        for dir in dirs {
+        dirs
+    }
+
+    /// The default target of the project's profile, from the first `profiles.yml` (in dbt's
+    /// order, [`Project::profiles_dirs`]) that defines the profile.
+    pub fn target(&self) -> Option<Target> {
+        let name = self.profile.as_ref()?;
+        for dir in self.profiles_dirs() {
             let file = dir.join("profiles.yml");
             let Ok(text) = std::fs::read_to_string(&file) else { continue };
             let Ok(mut profiles) = serde_saphyr::from_str::<BTreeMap<String, RawProfile>>(&text) else { continue };
-            let Some(profile) = profiles.remove(name) else { continue };
+            let Some(mut profile) = profiles.remove(name) else { continue };
             let target = profile.target.clone().unwrap_or_else(|| "dev".to_string());
-            let adapter = profile.outputs.get(&target).and_then(|o| o.adapter.clone());
-            return adapter.map(|a| (a, file));
+            let output = profile.outputs.remove(&target).unwrap_or_default();
+            return Some(Target {
+                file,
+                name: target,
+                adapter: output.adapter.clone(),
+                schema: output.schema.or(output.dataset),
+                database: output.database.or(output.project).or(output.dbname).or(output.catalog).or_else(|| {
+                    // dbt-duckdb names the database after the file (`:memory:` is `memory`).
+                    let path = output.path.filter(|_| output.adapter.as_deref() == Some("duckdb"))?;
+                    let stem = Path::new(path.trim_start_matches(':').trim_end_matches(':')).file_stem()?.to_string_lossy().to_string();
+                    Some(stem)
+                }),
+            });
         }
         None
+    }
+
+    /// The adapter type of the profile's default target, and the profiles.yml it came from.
+    pub fn profile_adapter(&self) -> Option<(String, PathBuf)> {
+        let target = self.target()?;
+        Some((target.adapter?, target.file))
+    }
+
+    /// The configs dbt_project.yml's `models:` tree gives a model in `folders` (relative to its
+    /// model path): `+key` at any level, and plain `key: scalar` for the keys listed in
+    /// [`FOLDER_CONFIG_KEYS`]; the deepest level wins, as in dbt.
+    pub fn folder_config(&self, folders: &[String]) -> serde_json::Map<String, serde_json::Value> {
+        folder_config(&self.models_config, self.name.as_deref().unwrap_or_default(), folders)
+    }
+
+    /// Every model, seed or snapshot of this project named `name` (ignoring case): files
+    /// `<name>.sql` / `<name>.py` under the model paths, and nodes of `target/manifest.json`
+    /// when it exists. dbt refuses two resources with one name.
+    pub fn resources_named(&self, name: &str) -> Vec<PathBuf> {
+        let mut found = Vec::new();
+        for model_path in &self.model_paths {
+            find_named(&self.root.join(model_path), name, &mut found, 0);
+        }
+        let mut found: Vec<PathBuf> = found.into_iter().map(|p| self.display_path(&p)).collect();
+        if let Ok(text) = std::fs::read_to_string(self.root.join("target/manifest.json"))
+            && let Ok(manifest) = serde_json::from_str::<serde_json::Value>(&text)
+            && let Some(nodes) = manifest.get("nodes").and_then(serde_json::Value::as_object)
+        {
+            for node in nodes.values() {
+                let field = |k: &str| node.get(k).and_then(serde_json::Value::as_str).unwrap_or_default();
+                let package_ok = self.name.as_deref().is_none_or(|p| field("package_name") == p);
+                if package_ok && matches!(field("resource_type"), "model" | "seed" | "snapshot") && field("name").eq_ignore_ascii_case(name) {
+                    let path = match field("original_file_path") {
+                        // An older or trimmed manifest: name the node, unless a file was found.
+                        "" if !found.is_empty() => continue,
+                        "" => PathBuf::from(format!("target/manifest.json ({})", field("unique_id"))),
+                        p => PathBuf::from(p),
+                    };
+                    if !found.contains(&path) {
+                        found.push(path);
+                    }
+                }
+            }
+        }
+        found.sort();
+        found
     }
 
     /// The spec files to read: `--spec` (a file, or every `*.yml`/`*.yaml` in a directory, sorted),
@@ -271,4 +379,56 @@ pub fn read_text(path: &Path) -> Result<String, Error> {
             source_line: Some(shown),
         })
     })
+}
+
+/// Keys of dbt_project.yml's `models:` tree read as configs without a `+` (dbt reads a plain
+/// key as a config when it is a known config and its value is not a folder).
+pub const FOLDER_CONFIG_KEYS: &[&str] = &["materialized", "incremental_strategy", "unique_key", "partition_by", "event_time", "on_schema_change", "enabled", "schema", "database", "alias"];
+
+/// The configs the `models:` tree `tree` gives a model of project `project_name` in `folders`;
+/// see [`Project::folder_config`].
+pub fn folder_config(tree: &serde_json::Value, project_name: &str, folders: &[String]) -> serde_json::Map<String, serde_json::Value> {
+    use serde_json::{Map, Value};
+    let mut out = Map::new();
+    let take = |level: &Map<String, Value>, out: &mut Map<String, Value>| {
+        for (k, v) in level {
+            let key = k.strip_prefix('+').unwrap_or(k);
+            if k.starts_with('+') || (!v.is_object() && FOLDER_CONFIG_KEYS.contains(&key)) {
+                out.insert(key.to_string(), v.clone());
+            }
+        }
+    };
+    let Some(top) = tree.as_object() else { return out };
+    take(top, &mut out);
+    let Some(mut level) = top.get(project_name).and_then(Value::as_object) else { return out };
+    take(level, &mut out);
+    for folder in folders {
+        let Some(next) = level.get(folder).and_then(Value::as_object) else { break };
+        take(next, &mut out);
+        level = next;
+    }
+    out
+}
+
+/// Files `<name>.sql` or `<name>.py` (name ignoring case) under `dir`, skipping hidden folders.
+fn find_named(dir: &Path, name: &str, found: &mut Vec<PathBuf>, depth: usize) {
+    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    if depth > 32 {
+        return;
+    }
+    for entry in entries.flatten() {
+        let path = entry.path();
+        let file_name = entry.file_name().to_string_lossy().to_string();
+        if file_name.starts_with('.') {
+            continue;
+        }
+        if path.is_dir() {
+            find_named(&path, name, found, depth + 1);
+        } else if let Some((stem, ext)) = file_name.rsplit_once('.')
+            && matches!(ext, "sql" | "py")
+            && stem.eq_ignore_ascii_case(name)
+        {
+            found.push(path);
+        }
+    }
 }

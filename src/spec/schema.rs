@@ -45,7 +45,7 @@ pub fn schema() -> Value {
     }));
     add("incremental_strategy", json!({
         "enum": strategies,
-        "description": "dbt config: incremental_strategy. Default: the dialect's best safe choice (append for a model without unique_key). insert_overwrite is always refused: it loses rows."
+        "description": "dbt config: incremental_strategy. Default: the dialect's best safe choice (append for a model without unique_key). insert_overwrite only on spark, with unique_key and partition_by: every partition a run touches is rebuilt in full; refused elsewhere (it loses rows)."
     }));
     add("columns", json!({
         "type": "array",
@@ -87,7 +87,7 @@ pub fn schema() -> Value {
                 }
             }
         ],
-        "description": "BigQuery only: the date or time column to partition by (a TIMESTAMP by day), or dbt-bigquery's mapping. A microbatch model's granularity is its batch_size. dbt config: partition_by."
+        "description": "BigQuery: the date or time column to partition by (a TIMESTAMP by day), or dbt-bigquery's mapping; a microbatch model's granularity is its batch_size. Spark: the partition column (a date column; required by insert_overwrite). dbt config: partition_by."
     }));
     add("cluster_by", json!({ "$ref": "#/$defs/names", "description": "Column(s) to cluster by (snowflake, bigquery; liquid clustering on databricks). dbt config: cluster_by, or liquid_clustered_by on databricks." }));
     add("deleted", json!({

@@ -384,6 +384,7 @@ def run_engine(name: str, scenarios: list[Scenario], workdir: Path, log) -> None
         every = []
         for s, sts in active:
             every += s.upstream() + [s.model_name(st) for st in sts]
+        engine.before_full_refresh(FULL)
         full = dbt.run(every, FULL, None, ["--full-refresh", "--event-time-start", MB_START, "--event-time-end", MB_END])
 
         # 4. compare

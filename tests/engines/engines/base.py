@@ -41,3 +41,7 @@ def delete_all_sql(table: str) -> str:
 def fixture_sql(sql: str) -> str:
     """A fixture's SQL file (standard SQL: e.g. an UPDATE of a raw table) as the engine runs it."""
     return sql
+
+
+def before_full_refresh(schema: str) -> None:
+    """Called before each phase's `--full-refresh` into `schema` (a workaround hook: see spark)."""

@@ -163,6 +163,22 @@ def literal(value: str, fixture_type: str) -> str:
     return "cast('" + value.replace("\\", "\\\\").replace("'", "\\'") + f"' as {sql_type})"
 
 
+def before_full_refresh(schema: str) -> None:
+    """Drops the parquet tables of the full-refresh schema, files and all, before dbt rebuilds them.
+
+    dbt-spark's full refresh of a parquet table is `drop table`, then `create table … as`. Under
+    Iceberg's SparkSessionCatalog (which merge needs) that drop leaves the table's files behind and
+    the create fails with LOCATION_ALREADY_EXISTS (apache/iceberg#11820, ran). Without the table,
+    dbt's full refresh is the first build it would be on a fresh schema. Iceberg tables (a
+    `metadata/` folder) are left to dbt's `create or replace`."""
+    import shutil
+    folder = Path(_params["spark.sql.warehouse.dir"]) / f"{schema}.db"
+    for table in sorted(folder.iterdir()) if folder.is_dir() else []:
+        if table.is_dir() and not (table / "metadata").is_dir():
+            _session.sql(f"drop table if exists {schema}.{table.name}").collect()
+            shutil.rmtree(table, ignore_errors=True)
+
+
 def create_table_sql(table: str, columns: dict[str, str]) -> str:
     # Iceberg: the fixtures UPDATE raw tables in place.
     return f"create table {table} ({', '.join(f'{c} {column_type(t)}' for c, t in columns.items())}) using iceberg"
