@@ -107,6 +107,7 @@ fn new_writes_nothing_on_error() {
         ("bad_from", &["new", "fct_x", "--from", "events"]),
         ("append_with_lookback", &["new", "fct_x", "--from", "source('raw', 'events')"]),
         ("bad_lookback", &["new", "fct_x", "--from", "source('raw', 'events')", "--unique-key", "event_id", "--lookback", "3 weeks"]),
+        ("bad_path", &["new", "fct_x", "--from", "source('raw', 'events')", "--unique-key", "event_id", "--path", "../x"]),
     ];
     for (name, args) in cases {
         let p = project("scaffold");

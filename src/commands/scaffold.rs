@@ -151,6 +151,14 @@ pub fn new_model(req: &NewModel) -> Result<NewOutcome, Error> {
         return Err(Diagnostic::new(format!("no spec: {} does not exist", spec_path.display())).hint("create one with `dbt-incr init`").into());
     }
     let relation = parse_relation(&req.from).map_err(|p| Diagnostic::new(format!("invalid --from `{}`: {p}", req.from)).hint("write `source('raw', 'events')`, `ref('stg_events')` or `ref('package', 'model')`"))?;
+    if let Some(path) = &req.path {
+        let parts: Vec<&str> = path.trim_end_matches('/').split('/').collect();
+        if parts.iter().any(|p| p.is_empty() || !p.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')) {
+            return Err(Diagnostic::new(format!("invalid --path `{}`: it must be a folder inside the model path", path.escape_debug()))
+                .hint("a relative folder such as `marts` or `marts/finance`: letters, digits, `_` and `-` in each part")
+                .into());
+        }
+    }
     refuse_taken_name(&project, req)?;
     let mut notes = Vec::new();
 
