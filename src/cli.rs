@@ -13,7 +13,9 @@ Examples:
   dbt-incr generate                              # incremental.yml in the current dbt project
   dbt-incr generate --project examples/shop      # another project
   dbt-incr generate --spec specs/ --dialect snowflake
-  dbt-incr dialects                              # what each warehouse supports";
+  dbt-incr dialects                              # what each warehouse supports
+  dbt-incr backfill new fct_events --start 2024-01-03 --end 2024-01-05 --reason \"…\"
+  dbt-incr verify fct_events                     # does the table still equal a full refresh?";
 
 /// Generate dbt incremental models that stay equal to a full refresh through late data,
 /// duplicates and backfills.
@@ -30,7 +32,7 @@ enum Command {
     #[command(after_help = "Examples:\n  dbt-incr generate\n  dbt-incr generate --project examples/shop\n  dbt-incr generate --spec specs/ --dialect bigquery\n\nExit status: 0 on success, 2 on any error (nothing is written then).")]
     Generate(commands::generate::Args),
     /// Compare what `generate` would write with the disk: exit 0 identical, 1 anything would change, 2 error.
-    #[command(after_help = "Examples:\n  dbt-incr check\n  dbt-incr check --format github     # annotations in GitHub Actions\n  dbt-incr check --format json\n\nReports missing, changed, hand-edited, foreign (in the way) and orphaned files, each with a\nunified diff. Exit status: 0 up to date, 1 something would change, 2 error.")]
+    #[command(after_help = "Examples:\n  dbt-incr check\n  dbt-incr check --format github     # annotations in GitHub Actions\n  dbt-incr check --format json\n\nReports missing, changed, hand-edited, foreign (in the way) and orphaned files, each with a\nunified diff; validates pending backfill requests (backfills/*.yml). Exit status: 0 up to date,\n1 something would change or a pending request has problems, 2 error.")]
     Check(PlanArgs),
     /// Show the diff `generate` would make, without failing (coloured on a terminal).
     Diff(PlanArgs),
@@ -51,6 +53,12 @@ enum Command {
     /// Report the classic mistakes of hand-written incremental models, with the spec entry to replace each.
     #[command(after_help = "Examples:\n  dbt-incr audit\n  dbt-incr audit --project analytics --format github\n\nExit status: 0 no findings, 1 findings, 2 error. Every rule: docs/audit.md.")]
     Audit(commands::audit::Args),
+    /// Backfill requests as reviewed files: write one, review what it runs, run it and record the outcome.
+    #[command(subcommand)]
+    Backfill(commands::backfill::Command),
+    /// Check on the warehouse, through dbt, that a model's table equals what a full refresh would build.
+    #[command(after_help = "Examples:\n  dbt-incr verify fct_events\n  dbt-incr verify fct_events fct_order_lines --start 2024-01-01 --end 2024-02-01 --target prod\n\nCompiles each model's full-refresh query with dbt (`--vars '{dbt_incr_full_refresh: true}'`) and\ncompares it with the table as multisets of rows, in the dbt_incr_verify macro (`dbt run-operation`);\nnothing is created. Exit status: 0 equal, 1 different (with a sample of differing rows per key), 2 error.")]
+    Verify(commands::verify::Args),
     /// Print the JSON Schema of the spec (incremental.yml), for editors.
     #[command(after_help = "Examples:\n  dbt-incr schema > incremental.schema.json\n\nThen start incremental.yml with:\n  # yaml-language-server: $schema=incremental.schema.json")]
     Schema,
@@ -80,6 +88,8 @@ pub fn main() -> ExitCode {
         Command::Init(args) => commands::scaffold::run_init(args).map(|()| ExitCode::SUCCESS),
         Command::New(args) => commands::scaffold::run_new(args).map(|()| ExitCode::SUCCESS),
         Command::Audit(args) => commands::audit::run(args),
+        Command::Backfill(command) => commands::backfill::run(command),
+        Command::Verify(args) => commands::verify::run(args),
         Command::Schema => {
             commands::schema::run();
             Ok(ExitCode::SUCCESS)

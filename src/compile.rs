@@ -69,6 +69,9 @@ pub struct Mock {
     /// The columns `adapter.get_columns_in_relation` reports for the model's input, as
     /// `(name, data type)`; default: the spec's `columns`, else stand-ins ([`stand_in_columns`]).
     pub source_columns: Option<Vec<(String, String)>>,
+    /// The microbatch batch `(start, end)`, as dbt renders its bounds
+    /// (`2024-01-01 00:00:00+00:00`); default: [`MOCK_BATCH`].
+    pub batch: Option<(String, String)>,
 }
 
 /// A compiled branch, and whether the model read its input's columns from stand-ins.
@@ -138,6 +141,7 @@ pub fn compile_with(model: &Model, model_sql: &str, dialect: &'static Dialect, b
     };
     let adapter = Arc::new(MockAdapter { columns, from: relation_name(&model.from), quote: dialect.quote, asked: AtomicBool::new(false) });
     env.add_global("adapter", Value::from_dyn_object(adapter.clone()));
+    let batch = mock.batch.clone().unwrap_or_else(|| (MOCK_BATCH.0.to_string(), MOCK_BATCH.1.to_string()));
     env.add_global(
         "model",
         Value::from_pairs([
@@ -145,8 +149,8 @@ pub fn compile_with(model: &Model, model_sql: &str, dialect: &'static Dialect, b
             (
                 "batch",
                 Value::from_pairs([
-                    ("event_time_start", Value::from_object(MockDatetime(MOCK_BATCH.0))),
-                    ("event_time_end", Value::from_object(MockDatetime(MOCK_BATCH.1))),
+                    ("event_time_start", Value::from_object(MockDatetime(batch.0))),
+                    ("event_time_end", Value::from_object(MockDatetime(batch.1))),
                 ]),
             ),
         ]),
@@ -369,17 +373,17 @@ impl Object for MockColumn {
 
 /// A datetime with `strftime` (always answering its fixed text).
 #[derive(Debug)]
-pub struct MockDatetime(pub &'static str);
+pub struct MockDatetime(pub String);
 
 impl Object for MockDatetime {
     fn call_method(self: &Arc<Self>, _state: &mut State<'_, '_>, method: &str, _args: &[Value]) -> Result<Value, minijinja::Error> {
         match method {
-            "strftime" => Ok(Value::from(self.0)),
+            "strftime" => Ok(Value::from(self.0.as_str())),
             _ => Err(minijinja::Error::new(ErrorKind::UnknownMethod, format!("a datetime has no method {method}"))),
         }
     }
 
     fn render(self: &Arc<Self>, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.0)
+        f.write_str(&self.0)
     }
 }

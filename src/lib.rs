@@ -24,6 +24,8 @@ pub mod workspace;
 pub mod review;
 /// The classic mistakes of hand-written incremental models (`audit`).
 pub mod audit;
+/// Backfill requests, running them through the user's dbt, and `verify` against a full refresh.
+pub mod backfill;
 /// Output formats shared by commands: text, JSON, GitHub annotations.
 pub mod report;
 /// One file per command: arguments in, layers called, report out.

@@ -7,7 +7,8 @@ use std::path::{Path, PathBuf};
 
 use crate::error::{Diagnostic, Error};
 use crate::project::{Project, read_text};
-use crate::render::{Renderer, header, macros, properties};
+use crate::render::properties::Description;
+use crate::render::{Renderer, header, macros, properties, runbook};
 use crate::spec::{self, DialectChoice, Model, SpecSource};
 
 /// What to plan: which project, which specs, which dialect.
@@ -132,19 +133,26 @@ pub fn plan(request: &Request) -> Result<Plan, Error> {
     Ok(Plan { project, models, files, specs: spec_paths })
 }
 
-/// Each model's files (its model and its properties file), in spec order, each stamped with its
+/// Each model's files (its model, its properties file and its runbook), in spec order, each stamped with its
 /// content hash. Rendering is most of a plan's time and models are independent, so they are
 /// rendered on every core, in contiguous slices whose results are joined in order.
 fn render_models(project: &Project, entries: &[(String, Model)]) -> Result<Vec<GeneratedFile>, Error> {
     let renderer = Renderer::new();
     let render_slice = |slice: &[(String, Model)]| -> Result<Vec<GeneratedFile>, Error> {
-        let mut files = Vec::with_capacity(slice.len() * 2);
+        let mut files = Vec::with_capacity(slice.len() * 3);
         for (spec_path, model) in slice {
             let mut path = PathBuf::from(&project.model_path);
             path.extend(&model.path);
             path.push(format!("{}.sql", model.name));
             // Every file gets its content hash, whoever rendered it (stamping is idempotent).
-            let properties = header::stamp(&properties::render(model, spec_path));
+            // The runbook is a docs block beside the model, unless `docs-paths` leave its folder out.
+            let description = if project.reads_docs_in(path.parent().unwrap_or(Path::new(""))) {
+                files.push(GeneratedFile { path: path.with_extension("md"), contents: header::stamp(&runbook::render(model, spec_path)) });
+                Description::DocsBlock
+            } else {
+                Description::Inline
+            };
+            let properties = header::stamp(&properties::render(model, spec_path, description));
             files.push(GeneratedFile { path: path.with_extension("yml"), contents: properties });
             let contents = header::stamp(&renderer.model(model, spec_path)?);
             files.push(GeneratedFile { path, contents });
@@ -161,7 +169,7 @@ fn render_models(project: &Project, entries: &[(String, Model)]) -> Result<Vec<G
         let handles: Vec<_> = entries.chunks(slice_len).map(|slice| scope.spawn(move || render_slice(slice))).collect();
         handles.into_iter().map(|h| h.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))).collect()
     });
-    let mut files = Vec::with_capacity(entries.len() * 2);
+    let mut files = Vec::with_capacity(entries.len() * 3);
     for part in parts {
         files.extend(part?);
     }

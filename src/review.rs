@@ -438,3 +438,63 @@ fn is_sql(path: &Path) -> bool {
 fn shown(path: &Path) -> String {
     path.to_string_lossy().replace('\\', "/")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dialect::DIALECTS;
+    use crate::render::runbook::full_refresh_rules;
+    use crate::spec::{self, DialectChoice, SpecSource};
+
+    /// The runbook's "full refresh instead" list (`render::runbook`) names exactly the settings
+    /// whose change `plan` says needs `--full-refresh`, for every fixture model on every dialect.
+    #[test]
+    fn runbook_lists_the_full_refresh_rules_of_plan() {
+        let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+        let list = |dir: &Path| -> Vec<PathBuf> { std::fs::read_dir(dir).map(|d| d.map(|e| e.unwrap().path()).filter(|p| p.extension().is_some_and(|e| e == "yml")).collect()).unwrap_or_default() };
+        let mut files = list(&fixtures.join("specs"));
+        for dialect in DIALECTS {
+            files.extend(list(&fixtures.join("dialects").join(dialect.name)));
+        }
+        files.sort();
+        let keys = [
+            "dialect", "from", "unique_key", "load_time", "tie_breaker", "event_time", "lookback", "strategy", "columns", "on_schema_change", "partition_by", "cluster_by",
+            "deleted", "order_by", "file_format", "table_type", "begin", "batch_size", "tags",
+        ];
+        let mut checked = 0;
+        for file in files {
+            let text = std::fs::read_to_string(&file).unwrap();
+            for dialect in DIALECTS {
+                let choice = DialectChoice { cli: Some(dialect.name.to_string()), ..DialectChoice::default() };
+                let Ok(parsed) = spec::parse(SpecSource { path: &file, text: &text }, &choice) else { continue };
+                for model in &parsed.models {
+                    let listed: BTreeSet<&str> = full_refresh_rules(model).iter().flat_map(|r| r.settings.clone()).collect();
+                    for key in keys {
+                        let applies = match key {
+                            "partition_by" => dialect.partition_by,
+                            "order_by" => dialect.order_by,
+                            "file_format" | "table_type" => dialect.table_format.as_ref().is_some_and(|f| f.key == key),
+                            "deleted" => !model.unique_key.is_empty(),
+                            _ => true,
+                        };
+                        if !applies {
+                            continue;
+                        }
+                        let (before, after) = match key {
+                            "lookback" => ("3 days", "4 days"),
+                            "columns" => ("a,b,c", "a,b,d"),
+                            _ => ("x1", "x2"),
+                        };
+                        let old = BTreeMap::from([(key.to_string(), before.to_string())]);
+                        let new = BTreeMap::from([(key.to_string(), after.to_string())]);
+                        let notes = setting_notes(model, &old, &new);
+                        let plan_says = notes.iter().any(|n| n.action == Action::FullRefresh);
+                        assert_eq!(plan_says, listed.contains(key), "{} on {} ({}): plan says full refresh = {plan_says} for `{key}`, the runbook lists {listed:?}", model.name, dialect.name, file.display());
+                        checked += 1;
+                    }
+                }
+            }
+        }
+        assert!(checked > 500, "checked {checked} rules");
+    }
+}

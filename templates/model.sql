@@ -13,8 +13,9 @@
 }}
 
 {#- dbt unit tests can override only what a model calls itself, so is_incremental() and var()
-    are called here and their results handed to the dbt_incr macros. #}
-{%- set incremental = is_incremental() %}
+    are called here and their results handed to the dbt_incr macros. The var dbt_incr_full_refresh
+    compiles the full-refresh branch on an existing table (`dbt-incr verify`). #}
+{%- set incremental = is_incremental() and not var('dbt_incr_full_refresh', false) %}
 {%- set backfill_start = var('backfill_start', none) %}
 {%- set backfill_end = var('backfill_end', none) %}
 {{- dbt_incr_check_backfill_vars(backfill_start, backfill_end) }}

@@ -21,7 +21,7 @@ use dbt_incr::compile::{self, Branch, MOCK_WATERMARK};
 use dbt_incr::dialect::{DIALECTS, Dialect, Strategy};
 use dbt_incr::error::Error;
 use dbt_incr::render::macros;
-use dbt_incr::render::Renderer;
+use dbt_incr::render::{Renderer, runbook};
 use dbt_incr::spec::{self, DialectChoice, Model, SpecSource};
 
 
@@ -256,7 +256,10 @@ fn no_stale_snapshots() {
         expected.insert(format!("macros/{}", file.trim_end_matches(".sql")));
     }
     let mut stale = Vec::new();
-    for folder in ["generated", "compiled", "errors", "macros"] {
+    for dialect in DIALECTS {
+        expected.insert(format!("runbook/{}", dialect.name));
+    }
+    for folder in ["generated", "compiled", "errors", "macros", "runbook"] {
         let dir = root().join("snapshots").join(folder);
         let Ok(entries) = std::fs::read_dir(&dir) else { continue };
         for entry in entries {
@@ -269,6 +272,56 @@ fn no_stale_snapshots() {
         }
     }
     assert!(stale.is_empty(), "stale snapshots (delete them): {stale:#?}");
+}
+
+/// The specs whose runbooks are snapshotted for every dialect: a keyed model, an append-only one,
+/// deletes, no event time, microbatch with and without a key.
+const RUNBOOK_SPECS: &[&str] = &["basic.yml", "append_only.yml", "deletes.yml", "no_event_time.yml", "microbatch.yml", "microbatch_facts.yml"];
+
+/// Every model's backfill runbook (the `<model>.md` docs block), per dialect: `snapshots/runbook/<dialect>`.
+#[test]
+fn runbooks_for_every_dialect() {
+    for dialect in DIALECTS {
+        let mut out = String::new();
+        let mut paths: Vec<PathBuf> = RUNBOOK_SPECS.iter().map(|f| root().join("tests/fixtures/specs").join(f)).collect();
+        paths.extend(fixtures(&root().join("tests/fixtures/dialects").join(dialect.name)));
+        for path in paths {
+            let choice = DialectChoice { cli: Some(dialect.name.to_string()), ..DialectChoice::default() };
+            let shown = shown(&path).to_string_lossy().replace('\\', "/");
+            match render(&path, &choice) {
+                Err(e) => writeln!(out, "==> {shown}: refused on {}: {} <==\n", dialect.name, e.to_string().lines().next().unwrap_or_default()).unwrap(),
+                Ok(rendered) => {
+                    for r in rendered {
+                        let text = runbook::render(&r.model, &shown);
+                        for delimiter in ["{{", "{%", "{#"] {
+                            let body = runbook::body(&r.model);
+                            assert!(!body.contains(delimiter), "{shown} {}: the runbook holds `{delimiter}`, which dbt would render as Jinja", r.model.name);
+                        }
+                        writeln!(out, "==> {shown} · {} <==\n{text}", r.model.name).unwrap();
+                    }
+                }
+            }
+        }
+        snapshot("runbook", dialect.name, &out);
+    }
+}
+
+/// A runbook is the same on every dialect, but for the rules about settings only some dialects
+/// have (partition_by, order_by, file_format, table_type, appending by position).
+#[test]
+fn runbooks_differ_only_where_dialects_do() {
+    let path = root().join("tests/fixtures/specs/basic.yml");
+    let dialect_lines = ["`partition_by`", "`order_by`", "`file_format`", "`table_type`", "appends by column position"];
+    let mut seen: Option<(String, String)> = None;
+    for dialect in DIALECTS {
+        let choice = DialectChoice { cli: Some(dialect.name.to_string()), ..DialectChoice::default() };
+        let Ok(rendered) = render(&path, &choice) else { continue };
+        let body: String = runbook::body(&rendered[0].model).lines().filter(|l| !dialect_lines.iter().any(|d| l.contains(d))).map(|l| format!("{l}\n")).collect();
+        match &seen {
+            None => seen = Some((dialect.name.to_string(), body)),
+            Some((first, text)) => assert_eq!(text, &body, "the runbook of basic.yml differs between {first} and {}", dialect.name),
+        }
+    }
 }
 
 /// The backfill vars reach the SQL only as a date or timestamp; `T` is read as a space (Trino and
@@ -296,7 +349,7 @@ fn backfill_vars_are_checked() {
         let rendered = render(&path, &choice).unwrap();
         let r = &rendered[0];
         for (start, end, want) in cases {
-            let mock = compile::Mock { vars: Some((Some(start.to_string()), Some(end.to_string()))), source_columns: None };
+            let mock = compile::Mock { vars: Some((Some(start.to_string()), Some(end.to_string()))), source_columns: None, batch: None };
             let got = compile::compile_with(&r.model, &r.text, Dialect::find(dialect).unwrap(), Branch::Backfill, &mock);
             match (want, got) {
                 (Ok(literal), Ok(c)) => {
@@ -319,7 +372,7 @@ fn no_columns_found_at_run_time_is_a_compile_error() {
         let choice = DialectChoice { cli: Some(dialect.name.into()), cli_overrides_spec: true, profile: None };
         let Ok(rendered) = render(&path, &choice) else { continue };
         for r in rendered.iter().filter(|r| r.model.columns.is_none() && !r.model.unique_key.is_empty()) {
-            let mock = compile::Mock { vars: None, source_columns: Some(Vec::new()) };
+            let mock = compile::Mock { vars: None, source_columns: Some(Vec::new()), batch: None };
             let err = compile::compile_with(&r.model, &r.text, dialect, Branch::FullRefresh, &mock).expect_err(dialect.name).to_string();
             assert!(err.contains("found none") && err.contains("`columns`"), "{}: {err}", dialect.name);
         }

@@ -16,7 +16,7 @@ const LAYERS: &[&[&str]] = &[
     &["compile"],
     &["plan"],
     &["workspace"],
-    &["review", "audit"],
+    &["review", "audit", "backfill"],
     &["commands"],
     &["cli"],
 ];

@@ -50,7 +50,7 @@ fn typed_inputs() {
         let model = &parsed.models[0];
         let text = Renderer::new().model(model, "typed.yml").unwrap();
         let columns: Vec<(String, String)> = case.columns.iter().flat_map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone()))).collect();
-        let mock = Mock { vars: None, source_columns: Some(columns) };
+        let mock = Mock { vars: None, source_columns: Some(columns), batch: None };
 
         let mut out = String::new();
         let mut errors = Vec::new();

@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use serde::Serialize;
 
 use super::PlanArgs;
+use crate::backfill::request::{Checked, Problem, check_pending};
 use crate::report::{Format, colorize, gh_data, gh_property, shown};
 use crate::workspace::{Comparison, Status};
 
@@ -42,6 +43,15 @@ struct JsonReport<'a> {
     status: &'static str,
     files: Vec<JsonFile<'a>>,
     unchanged: usize,
+    /// Pending backfill requests and their problems (left out when there are none).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    backfills: Vec<JsonRequest<'a>>,
+}
+
+#[derive(Serialize)]
+struct JsonRequest<'a> {
+    path: String,
+    problems: &'a [Problem],
 }
 
 #[derive(Serialize)]
@@ -54,10 +64,12 @@ struct JsonFile<'a> {
     diff: String,
 }
 
-/// One JSON document: `{"status": "clean"|"changed", "files": [...], "unchanged": N}`.
-pub fn json_report(comparison: &Comparison) -> String {
+/// One JSON document: `{"status": "clean"|"changed", "files": [...], "unchanged": N}` (status is
+/// the files'), and `"backfills": [{"path", "problems"}]` when there are pending requests.
+pub fn json_report(comparison: &Comparison, requests: &[Checked]) -> String {
     let report = JsonReport {
         status: if comparison.is_clean() { "clean" } else { "changed" },
+        backfills: requests.iter().map(|r| JsonRequest { path: shown(&r.path), problems: &r.problems }).collect(),
         files: comparison
             .findings
             .iter()
@@ -106,15 +118,58 @@ pub fn run(command: Command, args: &PlanArgs) -> ExitCode {
         Command::Check => "check",
         Command::Diff => "diff",
     };
-    let (_plan, comparison) = match super::plan_and_compare(args) {
+    let (plan, comparison) = match super::plan_and_compare(args) {
         Ok(ok) => ok,
         Err(e) => return super::print_error(&e, args.format),
     };
+    // `check` also validates the pending backfill requests (backfills/*.yml).
+    let requests = match command {
+        Command::Check => match check_pending(&plan) {
+            Ok(r) => r,
+            Err(e) => return super::print_error(&e, args.format),
+        },
+        Command::Diff => Vec::new(),
+    };
     let out = match args.format {
-        Format::Text => text_report(&comparison, args.color.enabled(), verb),
-        Format::Json => json_report(&comparison),
-        Format::Github => github_report(&comparison, verb),
+        Format::Text => text_report(&comparison, args.color.enabled(), verb) + &requests_text(&requests),
+        Format::Json => json_report(&comparison, &requests),
+        Format::Github => github_report(&comparison, verb) + &requests_github(&requests),
     };
     print!("{out}");
-    if command == Command::Check && !comparison.is_clean() { ExitCode::from(1) } else { ExitCode::SUCCESS }
+    let bad_requests = requests.iter().any(|r| !r.problems.is_empty());
+    if command == Command::Check && (!comparison.is_clean() || bad_requests) { ExitCode::from(1) } else { ExitCode::SUCCESS }
+}
+
+/// Each pending request's problems, then a summary line (nothing without requests).
+pub fn requests_text(requests: &[Checked]) -> String {
+    let mut out = String::new();
+    if requests.is_empty() {
+        return out;
+    }
+    for r in requests {
+        for p in &r.problems {
+            let _ = writeln!(out, "{}: backfill request: {}", shown(&r.path), p.message);
+            if let Some(h) = &p.hint {
+                let _ = writeln!(out, "  hint: {h}");
+            }
+        }
+    }
+    let bad = requests.iter().filter(|r| !r.problems.is_empty()).count();
+    let _ = writeln!(out, "dbt-incr check: {} pending backfill request(s), {}", requests.len(), if bad == 0 { "all valid".to_string() } else { format!("{bad} with problems") });
+    out
+}
+
+/// One `::error` annotation per problem of a pending request.
+pub fn requests_github(requests: &[Checked]) -> String {
+    let mut out = String::new();
+    for r in requests {
+        for p in &r.problems {
+            let body = match &p.hint {
+                Some(h) => format!("{}\nhint: {h}", p.message),
+                None => p.message.clone(),
+            };
+            let _ = writeln!(out, "::error file={},line=1,title={}::{}", gh_property(&shown(&r.path)), gh_property("dbt-incr check: backfill request"), gh_data(&body));
+        }
+    }
+    out
 }

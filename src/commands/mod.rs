@@ -2,6 +2,7 @@
 //! (spec, plan, workspace, review, audit, compile), print a report, return the exit code.
 
 pub mod audit;
+pub mod backfill;
 pub mod check;
 pub mod compile;
 pub mod dialects;
@@ -9,6 +10,7 @@ pub mod generate;
 pub mod review;
 pub mod scaffold;
 pub mod schema;
+pub mod verify;
 
 use std::path::PathBuf;
 use std::process::ExitCode;

@@ -3,6 +3,7 @@
 //! relation's columns.
 
 pub mod catalog;
+pub mod manifest;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -34,6 +35,8 @@ pub struct Project {
     /// The project's `name`.
     pub name: Option<String>,
     pub profile: Option<String>,
+    /// `docs-paths`, when set (dbt's default: every resource path, the model paths included).
+    pub docs_paths: Option<Vec<String>>,
     /// The `models:` tree of dbt_project.yml (`+materialized: incremental` per folder), as
     /// written; `Null` when absent.
     pub models_config: serde_json::Value,
@@ -65,6 +68,8 @@ struct RawProject {
     model_paths: Option<Spanned<Vec<Spanned<String>>>>,
     #[serde(rename = "macro-paths")]
     macro_paths: Option<Spanned<Vec<Spanned<String>>>>,
+    #[serde(rename = "docs-paths")]
+    docs_paths: Option<Vec<String>>,
     profile: Option<String>,
 }
 
@@ -187,11 +192,21 @@ impl Project {
             packages_path: extras.packages_path.unwrap_or_else(|| "dbt_packages".to_string()),
             name: extras.name,
             profile: raw.profile,
+            docs_paths: raw.docs_paths.map(|paths| paths.into_iter().map(|p| p.trim_end_matches('/').to_string()).collect()),
             models_config: extras.models,
             vars: extras.vars,
             profiles_dir: None,
             root: root.to_path_buf(),
         })
+    }
+
+    /// Whether dbt reads docs blocks (`.md` files) in `dir`, a folder relative to the root: always
+    /// without `docs-paths`, else when a docs path holds it.
+    pub fn reads_docs_in(&self, dir: &Path) -> bool {
+        match &self.docs_paths {
+            None => true,
+            Some(paths) => paths.iter().any(|p| p == "." || p.is_empty() || dir.starts_with(p)),
+        }
     }
 
     /// The project with `--profiles-dir` set; refuses a folder without a `profiles.yml`, as dbt

@@ -15,6 +15,7 @@ pub const FILES: &[(&str, &str)] = &[
     ("subtract_interval.sql", include_str!("../../macros/dbt_incr/subtract_interval.sql")),
     ("timestamp_literal.sql", include_str!("../../macros/dbt_incr/timestamp_literal.sql")),
     ("unique_combination.sql", include_str!("../../macros/dbt_incr/unique_combination.sql")),
+    ("verify.sql", include_str!("../../macros/dbt_incr/verify.sql")),
     ("watermark.sql", include_str!("../../macros/dbt_incr/watermark.sql")),
     ("window.sql", include_str!("../../macros/dbt_incr/window.sql")),
 ];

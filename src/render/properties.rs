@@ -25,14 +25,37 @@ use crate::spec::{Model, TimeUnit};
 /// Minutes since 1970-01-01 00:00 of the target's newest load time in the incremental fixture.
 const T0: i64 = 19_875 * 1440; // 2024-06-01 00:00:00
 
+/// Where a model's description (its summary and backfill runbook, `super::runbook`) lives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Description {
+    /// In the docs block of `<model>.md`, beside the model: `description: '{{ doc("…") }}'`.
+    DocsBlock,
+    /// In the properties file itself, where the project's `docs-paths` leave the model folder out.
+    Inline,
+}
+
 /// The properties file of `model`, declared in the spec at `spec_path`.
-pub fn render(model: &Model, spec_path: &str) -> String {
+pub fn render(model: &Model, spec_path: &str, description: Description) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "# {MARKER} from {spec_path} (model {}).", model.name);
     out.push_str("# Do not edit by hand: change the spec and run `dbt-incr generate`.\n");
     out.push_str("version: 2\n\nmodels:\n");
     let _ = writeln!(out, "  - name: {}", model.name);
-    let _ = writeln!(out, "    description: {}", quote(&description(model)));
+    match description {
+        Description::DocsBlock => {
+            let _ = writeln!(out, "    description: '{{{{ doc(\"{}\") }}}}'", super::runbook::doc_name(model));
+        }
+        Description::Inline => {
+            out.push_str("    description: |\n");
+            for line in super::runbook::body(model).lines() {
+                if line.is_empty() {
+                    out.push('\n');
+                } else {
+                    let _ = writeln!(out, "      {line}");
+                }
+            }
+        }
+    }
     match model.unique_key.as_slice() {
         [] => {}
         [key] => {
@@ -53,8 +76,20 @@ pub fn render(model: &Model, spec_path: &str) -> String {
     out
 }
 
-fn description(model: &Model) -> String {
+/// One sentence on what the model holds and how incremental runs read it (the first paragraph of
+/// its description).
+pub fn summary(model: &Model) -> String {
     let from = model.from.jinja_call();
+    if model.strategy == Strategy::Microbatch {
+        let event = model.event_time.as_deref().unwrap_or(&model.load_time);
+        let batch = model.batch_size.as_deref().unwrap_or("day");
+        let rows = if model.unique_key.is_empty() {
+            "every row is kept as loaded".to_string()
+        } else {
+            format!("one row per {}, the version with the latest {}", model.unique_key.join(", "), model.load_time)
+        };
+        return format!("Incremental model of {from}, built by dbt's microbatch one {batch} of {event} at a time: {rows}. A scheduled run re-runs the batches of the last {}.", model.lookback);
+    }
     if model.unique_key.is_empty() {
         return format!(
             "Incremental copy of {from}, append-only: every row is kept as loaded; incremental runs read rows whose {} is newer than the target's newest.",
@@ -66,11 +101,6 @@ fn description(model: &Model) -> String {
         "Incremental model of {from}: one row per {key}, the version with the latest {}. Incremental runs re-read rows loaded within {} of the target's newest {}, and never replace a row with an older version.",
         model.load_time, model.lookback, model.load_time
     )
-}
-
-/// A double-quoted YAML scalar.
-fn quote(s: &str) -> String {
-    format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""))
 }
 
 /// `YYYY-MM-DD HH:MM:SS` of `minutes` since the Unix epoch.
