@@ -65,7 +65,9 @@ impl Project {
             .output()
             .unwrap();
         let clean = |b: &[u8]| mask(&String::from_utf8(b.to_vec()).unwrap().replace(&self.path().display().to_string(), "[PROJECT]"));
-        Run { args: args.join(" "), code: out.status.code().unwrap(), stdout: clean(&out.stdout), stderr: clean(&out.stderr) }
+        // The repository's path (the fake dbt's) differs between clones.
+        let args = args.join(" ").replace(&root().display().to_string(), "[REPO]");
+        Run { args, code: out.status.code().unwrap(), stdout: clean(&out.stdout).replace(&root().display().to_string(), "[REPO]"), stderr: clean(&out.stderr).replace(&root().display().to_string(), "[REPO]") }
     }
 
     /// The fake dbt's invocations so far, paths masked.
