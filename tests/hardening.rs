@@ -450,6 +450,7 @@ const BEYOND_THE_SCHEMA: &[&str] = &[
     "reserved_name",
     "strategy_not_on_dialect",
     "sync_all_columns_spark",
+    "sync_all_columns_databricks",
     "lookback_amount",
     "placeholder_todo",
 ];

@@ -187,6 +187,10 @@ impl Validator<'_> {
                     // dbt-spark raises on every run once a source column is dropped (it cannot
                     // drop a column): docs/dialects/spark.md.
                     self.err(o, &k("on_schema_change"), "dbt-spark cannot drop columns, so sync_all_columns fails every run once a source column is removed", Some("use append_new_columns (the default) or fail"));
+                } else if o.value == "sync_all_columns" && dialect.name == "databricks" {
+                    // dbt-databricks drops a removed column with ALTER TABLE … DROP COLUMNS, which
+                    // Delta refuses without column mapping: docs/dialects/databricks.md, defect 9.
+                    self.err(o, &k("on_schema_change"), "dbt-databricks drops a removed column with `ALTER TABLE … DROP COLUMNS`, which Delta refuses unless the table has column mapping (`delta.columnMapping.mode = 'name'`), a table property dbt-incr cannot see: every run would fail once a source column is removed", Some("use append_new_columns (the default) or fail"));
                 }
                 o.value.clone()
             }
