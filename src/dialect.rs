@@ -150,9 +150,11 @@ pub struct Dialect {
     /// most): refused as names in a spec for this dialect, since generated SQL does not quote
     /// spec names. From each warehouse's reserved-keyword page (docs/dialects/<name>.md).
     pub reserved: &'static [&'static str],
-    /// Whether the adapter's append inserts by column position (not by name), so an append-only
-    /// model must fix its columns in the spec: a reordered or widened input would shift values.
-    pub append_by_position: bool,
+    /// The strategies the adapter inserts with by column position (not by name), so such a model
+    /// must fix its columns in the spec, and reordering them needs a rebuild: a reordered or
+    /// widened input would shift values. ClickHouse's append; Databricks' microbatch before DBR
+    /// 18.0 (`insert into … replace where … table v`, docs/dialects/databricks.md).
+    pub by_position: &'static [Strategy],
     /// Longest model name the adapter's temporary relations leave room for, if limited.
     pub max_model_name: Option<usize>,
     /// How the warehouse writes boolean true in a comparison (SQL Server has no boolean: a bit).
@@ -186,7 +188,7 @@ pub static DIALECTS: &[Dialect] = &[
         microbatch: Microbatch::Refused("dbt-athena runs microbatch as a merge on Iceberg and an insert_overwrite on Hive; dbt-incr does not offer it there"),
         quote: '"',
         reserved: &[],
-        append_by_position: false,
+        by_position: &[],
         max_model_name: None,
         true_literal: "true",
         proof: Proof::Reviewed,
@@ -209,7 +211,7 @@ pub static DIALECTS: &[Dialect] = &[
         microbatch: Microbatch::ReplaceWindow,
         quote: '`',
         reserved: &["assert_rows_modified", "at", "contains", "current", "define", "enum", "escape", "extract", "following", "groups", "hash", "if", "ignore", "lookup", "merge", "new", "no", "nulls", "of", "preceding", "proto", "recursive", "respect", "treat", "unbounded", "within"],
-        append_by_position: false,
+        by_position: &[],
         max_model_name: None,
         true_literal: "true",
         proof: Proof::Emulated,
@@ -232,7 +234,7 @@ pub static DIALECTS: &[Dialect] = &[
         microbatch: Microbatch::Refused("dbt-clickhouse inserts a key-less batch without deleting its window first, so every re-run batch doubles its rows, and with a unique_key it deletes only the batch's keys inside the window, so a key whose event_time moved stays twice"),
         quote: '"',
         reserved: &[],
-        append_by_position: true,
+        by_position: &[Append],
         max_model_name: None,
         true_literal: "true",
         proof: Proof::EndToEnd,
@@ -255,7 +257,7 @@ pub static DIALECTS: &[Dialect] = &[
         microbatch: Microbatch::ReplaceWindow,
         quote: '`',
         reserved: &[],
-        append_by_position: false,
+        by_position: &[Microbatch],
         max_model_name: None,
         true_literal: "true",
         proof: Proof::Reviewed,
@@ -278,7 +280,7 @@ pub static DIALECTS: &[Dialect] = &[
         microbatch: Microbatch::ReplaceWindow,
         quote: '"',
         reserved: &[],
-        append_by_position: false,
+        by_position: &[],
         max_model_name: None,
         true_literal: "true",
         proof: Proof::EndToEnd,
@@ -301,7 +303,7 @@ pub static DIALECTS: &[Dialect] = &[
         microbatch: Microbatch::MergeOnKey,
         quote: '"',
         reserved: &[],
-        append_by_position: false,
+        by_position: &[],
         max_model_name: None,
         true_literal: "true",
         proof: Proof::EndToEnd,
@@ -324,7 +326,7 @@ pub static DIALECTS: &[Dialect] = &[
         microbatch: Microbatch::ReplaceWindow,
         quote: '"',
         reserved: &["aes128", "aes256", "allowoverwrite", "authorization", "az64", "backup", "binary", "blanksasnull", "bytedict", "bzip2", "credentials", "current_user_id", "deferrable", "deflate", "defrag", "delta", "delta32k", "disable", "do", "emptyasnull", "enable", "encode", "encrypt", "encryption", "explicit", "freeze", "globaldict256", "globaldict64k", "gzip", "identity", "ignore", "initially", "isnull", "language", "localtime", "localtimestamp", "lun", "luns", "lzo", "lzop", "mostly16", "mostly32", "mostly8", "new", "notnull", "nulls", "off", "offline", "oid", "old", "only", "open", "overlaps", "parallel", "percent", "permissions", "placing", "raw", "readratio", "recover", "rejectlog", "resort", "respect", "restore", "similar", "snapshot", "sysdate", "system", "tag", "tdes", "text255", "text32k", "timestamp", "truncatecolumns", "verbose", "wallet", "without"],
-        append_by_position: false,
+        by_position: &[],
         max_model_name: None,
         true_literal: "true",
         proof: Proof::Reviewed,
@@ -347,7 +349,7 @@ pub static DIALECTS: &[Dialect] = &[
         microbatch: Microbatch::ReplaceWindow,
         quote: '"',
         reserved: &[],
-        append_by_position: false,
+        by_position: &[],
         max_model_name: None,
         true_literal: "true",
         proof: Proof::Emulated,
@@ -370,7 +372,7 @@ pub static DIALECTS: &[Dialect] = &[
         microbatch: Microbatch::Refused("dbt-spark runs microbatch as an insert_overwrite of the partitions a batch touches, which needs partition_by on a date column and leaves rows behind an empty batch"),
         quote: '`',
         reserved: &[],
-        append_by_position: false,
+        by_position: &[],
         max_model_name: None,
         true_literal: "true",
         proof: Proof::EndToEnd,
@@ -393,7 +395,7 @@ pub static DIALECTS: &[Dialect] = &[
         microbatch: Microbatch::ReplaceWindow,
         quote: '"',
         reserved: &["add", "authorization", "backup", "begin", "break", "browse", "bulk", "cascade", "checkpoint", "close", "clustered", "coalesce", "commit", "compute", "contains", "containstable", "continue", "convert", "current", "cursor", "database", "dbcc", "deallocate", "declare", "deny", "disk", "distributed", "double", "dump", "errlvl", "escape", "exec", "execute", "exit", "external", "file", "fillfactor", "freetext", "freetexttable", "function", "goto", "holdlock", "identity", "identity_insert", "identitycol", "if", "index", "key", "kill", "lineno", "load", "merge", "national", "nocheck", "nonclustered", "nullif", "of", "off", "offsets", "open", "opendatasource", "openquery", "openrowset", "openxml", "option", "percent", "plan", "precision", "print", "proc", "procedure", "public", "raiserror", "read", "readtext", "reconfigure", "replication", "restore", "restrict", "return", "revert", "revoke", "rollback", "rowcount", "rowguidcol", "rule", "save", "schema", "securityaudit", "semantickeyphrasetable", "semanticsimilaritydetailstable", "semanticsimilaritytable", "setuser", "shutdown", "statistics", "system_user", "textsize", "tran", "transaction", "trigger", "truncate", "try_convert", "tsequal", "updatetext", "use", "varying", "waitfor", "while", "within", "writetext"],
-        append_by_position: false,
+        by_position: &[],
         max_model_name: Some(95),
         true_literal: "1",
         proof: Proof::Reviewed,
@@ -416,7 +418,7 @@ pub static DIALECTS: &[Dialect] = &[
         microbatch: Microbatch::ReplaceWindow,
         quote: '"',
         reserved: &[],
-        append_by_position: false,
+        by_position: &[],
         max_model_name: None,
         true_literal: "true",
         proof: Proof::Reviewed,
@@ -425,6 +427,11 @@ pub static DIALECTS: &[Dialect] = &[
 ];
 
 impl Dialect {
+    /// Whether `strategy` inserts by column position on this adapter ([`Dialect::by_position`]).
+    pub fn inserts_by_position(&self, strategy: Strategy) -> bool {
+        self.by_position.contains(&strategy)
+    }
+
     pub fn find(name: &str) -> Option<&'static Dialect> {
         DIALECTS.iter().find(|d| d.name == name)
     }

@@ -306,9 +306,9 @@ fn columns_note(model: &Model, before: Option<&str>, after: Option<&str>) -> (St
         (None, _) => "from every source column to a fixed list".to_string(),
         (_, None) => "from a fixed list to every source column".to_string(),
     };
-    if model.dialect.append_by_position && model.strategy == crate::dialect::Strategy::Append {
+    if model.dialect.inserts_by_position(model.strategy) {
         return (
-            format!("columns {what}: {} appends by column position and ignores on_schema_change, so the next run would fail or shift values into the wrong columns; needs `dbt run -s {} --full-refresh`.", model.dialect.name, model.name),
+            format!("columns {what}: {}'s {} inserts by column position and ignores on_schema_change, so the next run would fail or shift values into the wrong columns; needs `dbt run -s {} --full-refresh`.", model.dialect.name, model.strategy.name(), model.name),
             Action::FullRefresh,
         );
     }

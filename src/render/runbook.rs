@@ -54,8 +54,8 @@ pub fn full_refresh_rules(model: &Model) -> Vec<Rule> {
     if !model.unique_key.is_empty() {
         rules.push(rule(&["deleted"], "deletes loaded before the change are applied only by a full refresh (or a backfill of their window)"));
     }
-    let columns = if model.dialect.append_by_position && model.strategy == Strategy::Append {
-        Some(format!("{} appends by column position and ignores on_schema_change: the next run would fail or shift values", model.dialect.name))
+    let columns = if model.dialect.inserts_by_position(model.strategy) {
+        Some(format!("{}'s {} inserts by column position and ignores on_schema_change: the next run would fail or shift values", model.dialect.name, model.strategy.name()))
     } else {
         match model.on_schema_change.as_str() {
             "fail" => Some("with on_schema_change='fail' the next incremental run fails on the new columns".to_string()),

@@ -99,7 +99,7 @@ impl Validator<'_> {
                 "append never replaces an earlier version of a key, so corrections and re-read rows would be duplicated".to_string(),
                 "use merge or delete+insert with this unique_key, or drop unique_key for an append-only fact table",
             ),
-            Strategy::Append if dialect.append_by_position && !has_columns => refuse(
+            Strategy::Append if dialect.inserts_by_position(Strategy::Append) && !has_columns => refuse(
                 self,
                 format!("append on {} inserts by column position and ignores on_schema_change, so without `columns` a source column added or reordered would fail every run or shift values into the wrong columns", dialect.name),
                 "list the columns under `columns`",
