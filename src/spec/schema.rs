@@ -97,7 +97,7 @@ pub fn schema() -> Value {
         "examples": ["_fivetran_deleted", "_ab_cdc_deleted_at is not null", "op = 'd'"]
     }));
     add("order_by", json!({ "$ref": "#/$defs/names", "description": "ClickHouse only: the MergeTree sorting key [default: the unique key, each column through assumeNotNull]. dbt config: order_by." }));
-    add("file_format", json!({ "enum": ["delta", "iceberg", "hudi", "parquet", "orc"], "description": "Spark and Databricks: the table format (merge and delete+insert need delta, iceberg or hudi) [spark default: delta for merge, parquet otherwise]. dbt config: file_format." }));
+    add("file_format", json!({ "enum": ["delta", "iceberg", "hudi", "parquet", "orc"], "description": "Spark and Databricks: the table format (Spark: merge and delete+insert need delta, iceberg or hudi; Databricks: merge needs delta or hudi, delete+insert needs delta) [spark default: delta for merge, parquet otherwise]. dbt config: file_format." }));
     add("table_type", json!({ "enum": ["hive", "iceberg"], "description": "Athena: the table type (merge needs iceberg) [default: iceberg for merge]. dbt config: table_type." }));
     add("begin", json!({
         "type": "string",
