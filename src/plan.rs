@@ -23,6 +23,8 @@ pub struct Request {
     pub dialect_overrides_spec: bool,
     /// `--profiles-dir`.
     pub profiles_dir: Option<PathBuf>,
+    /// `--target`.
+    pub target: Option<String>,
 }
 
 /// One file to write, its path relative to the project root.
@@ -62,9 +64,9 @@ impl Plan {
 
 /// Reads and validates every spec, then renders every file, without writing anything.
 pub fn plan(request: &Request) -> Result<Plan, Error> {
-    let project = Project::load(&request.project_dir)?.with_profiles_dir(request.profiles_dir.as_deref())?;
+    let project = Project::load(&request.project_dir)?.with_profile(request.profiles_dir.as_deref(), request.target.as_deref())?;
     let spec_files = project.spec_files(request.spec.as_deref())?;
-    let choice = DialectChoice { cli: request.dialect.clone(), cli_overrides_spec: request.dialect_overrides_spec, profile: project.profile_adapter() };
+    let choice = DialectChoice { cli: request.dialect.clone(), cli_overrides_spec: request.dialect_overrides_spec, profile: project.profile_adapter()? };
 
     let mut diags = Vec::new();
     let mut specs = Vec::new();

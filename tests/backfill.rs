@@ -29,7 +29,7 @@ impl Project {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("dbt_project.yml"), "name: shop\nversion: '1.0'\nprofile: shop\n").unwrap();
         std::fs::copy(fixtures().join("incremental.yml"), dir.path().join("incremental.yml")).unwrap();
-        std::fs::write(dir.path().join("profiles.yml"), "shop:\n  target: dev\n  outputs:\n    dev: {type: duckdb, path: shop.duckdb}\n").unwrap();
+        std::fs::write(dir.path().join("profiles.yml"), "shop:\n  target: dev\n  outputs:\n    dev: {type: duckdb, path: shop.duckdb}\n    prod: {type: duckdb, path: prod.duckdb}\n").unwrap();
         let project = Project { dir };
         project.run(&["generate", "--quiet"], &[]).expect(0);
         if with_requests {
@@ -61,6 +61,7 @@ impl Project {
             .current_dir(self.path())
             .env("HOME", self.path())
             .env_remove("DBT_PROFILES_DIR")
+            .env_remove("DBT_TARGET")
             .envs(env.iter().copied())
             .output()
             .unwrap();

@@ -333,7 +333,7 @@ fn compile_every_dialect_and_branch() {
     let spec = "version: 1\nmodels:\n  - name: fct_events\n    from: source('raw', 'events')\n    unique_key: event_id\n    load_time: loaded_at\n    event_time: event_at\n";
     let p = Project::new(spec);
     for dialect in DIALECTS {
-        let request = Request { project_dir: p.path().to_path_buf(), spec: None, dialect: Some(dialect.name.into()), dialect_overrides_spec: true, profiles_dir: None };
+        let request = Request { project_dir: p.path().to_path_buf(), spec: None, dialect: Some(dialect.name.into()), dialect_overrides_spec: true, profiles_dir: None, target: None };
         let plan = plan::plan(&request).unwrap_or_else(|e| panic!("{}: {e}", dialect.name));
         let (model, file) = plan.model_file("fct_events").unwrap();
         let mut all = String::new();

@@ -40,7 +40,7 @@ fn project(name: &str) -> Project {
 
 /// Runs dbt-incr in `dir`; returns (exit code, stdout + stderr).
 fn run(dir: &Path, args: &[&str]) -> (i32, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_dbt-incr")).args(args).arg("--project").arg(dir).env("HOME", dir).env_remove("DBT_PROFILES_DIR").current_dir(dir.parent().unwrap()).output().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_dbt-incr")).args(args).arg("--project").arg(dir).env("HOME", dir).env_remove("DBT_PROFILES_DIR").env_remove("DBT_TARGET").current_dir(dir.parent().unwrap()).output().unwrap();
     let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     (out.status.code().unwrap(), text.replace(&dir.display().to_string(), "<project>"))
 }
@@ -214,4 +214,38 @@ fn profiles_are_found_where_dbt_finds_them() {
     let (code, out) = run(&p.dir, &["check", "--profiles-dir", &p.dir.join("nowhere").display().to_string()]);
     assert_eq!(code, 2, "{out}");
     assert!(out.contains("no profiles.yml in it"), "{out}");
+}
+
+#[test]
+fn a_target_is_chosen_as_dbt_chooses_it() {
+    // A profile whose default target is DuckDB and whose `prod` is Snowflake: `--target prod`
+    // and `DBT_TARGET=prod` read prod (its adapter gives the dialect, its database and schema
+    // where the table lands), as `dbt --target prod` would; a target the profile lacks is an error.
+    let p = project("scaffold");
+    std::fs::write(p.dir.join("profiles.yml"), "scaffold:\n  target: dev\n  outputs:\n    dev:\n      type: duckdb\n      path: dev.duckdb\n      schema: main\n    prod:\n      type: snowflake\n      database: ANALYTICS\n      schema: DBT_PROD\n").unwrap();
+    let spec = read(&p.dir, "incremental.yml").replace("dialect: duckdb\n", "");
+    std::fs::write(p.dir.join("incremental.yml"), &spec).unwrap();
+
+    let (code, out) = run(&p.dir, &["generate"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(!read(&p.dir, "models/fct_sessions.sql").contains("snowflake"), "the default target is DuckDB");
+
+    let (code, out) = run(&p.dir, &["generate", "--target", "prod"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(read(&p.dir, "models/fct_sessions.sql").contains("snowflake"), "--target prod was not read");
+    let (code, out) = run(&p.dir, &["new", "fct_orders", "--from", "source('raw', 'events')", "--unique-key", "event_id", "--path", "marts", "--target", "prod"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("lands in: ANALYTICS.DBT_PROD_marts.fct_orders (target `prod` of"), "{out}");
+
+    let out = Command::new(env!("CARGO_BIN_EXE_dbt-incr")).args(["check", "--project"]).arg(&p.dir).env("HOME", &p.dir).env_remove("DBT_PROFILES_DIR").env("DBT_TARGET", "prod").current_dir(p.dir.parent().unwrap()).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "DBT_TARGET=prod: the files were generated for prod: {}", String::from_utf8_lossy(&out.stderr));
+    let (code, _) = run(&p.dir, &["check"]);
+    assert_eq!(code, 1, "without a target, the default (DuckDB) differs from the files written for prod");
+
+    let before = read(&p.dir, "incremental.yml");
+    let (code, out) = run(&p.dir, &["generate", "--target", "staging"]);
+    assert_eq!(code, 2, "{out}");
+    assert!(out.contains("--target `staging`: profile `scaffold` in <project>/profiles.yml has no such target"), "{out}");
+    assert!(out.contains("its targets: dev, prod"), "{out}");
+    assert_eq!(read(&p.dir, "incremental.yml"), before);
 }

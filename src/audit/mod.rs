@@ -98,7 +98,10 @@ enum Outcome {
 
 /// Audits every incremental model of the project. `dialect` overrides the profile's adapter.
 pub fn audit(project: &Project, dialect: Option<&str>) -> Result<Report, Error> {
-    let dialect = dialect.map(str::to_string).or_else(|| project.profile_adapter().map(|(a, _)| a)).unwrap_or_else(|| "duckdb".to_string());
+    let dialect = match dialect {
+        Some(d) => d.to_string(),
+        None => project.profile_adapter()?.map_or_else(|| "duckdb".to_string(), |(a, _)| a),
+    };
     let discovery = discover(project)?;
     let known: &'static Dialect = Dialect::find(&dialect).or_else(|| Dialect::find("duckdb")).expect("duckdb is a dialect");
     let renderer = Renderer::new(&discovery.project_name, &discovery.packages, known, &project.vars);

@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use crate::audit::{self, Report};
+use crate::commands::ProfileArgs;
 use crate::error::Error;
 use crate::project::Project;
 use crate::report::{Format, gh_data, gh_property};
@@ -15,10 +16,8 @@ use crate::report::{Format, gh_data, gh_property};
 pub struct Args {
     #[arg(long, default_value = ".", value_name = "DIR")]
     pub project: PathBuf,
-    /// The folder holding profiles.yml [default: DBT_PROFILES_DIR, the project, the current
-    /// folder, ~/.dbt: dbt's order].
-    #[arg(long, value_name = "DIR")]
-    pub profiles_dir: Option<PathBuf>,
+    #[command(flatten)]
+    pub profile: ProfileArgs,
     #[arg(long, value_enum, default_value = "text")]
     pub format: Format,
     /// Warehouse dialect [default: the profile's adapter]: the SQL parser, macro dispatch and
@@ -29,7 +28,7 @@ pub struct Args {
 
 /// 0 no findings, 1 findings or models not analysed.
 pub fn run(args: Args) -> Result<ExitCode, Error> {
-    let project = Project::read(&args.project)?.with_profiles_dir(args.profiles_dir.as_deref())?;
+    let project = Project::read(&args.project)?.with_profile(args.profile.profiles_dir.as_deref(), args.profile.target.as_deref())?;
     let report = audit::audit(&project, args.dialect.as_deref())?;
     let out = match args.format {
         Format::Text => format_text(&report),

@@ -9,6 +9,7 @@ use crate::backfill::request::{self, NewRequest};
 use crate::backfill::run::{self, Options, Outcome};
 use crate::backfill::steps::{self, Steps};
 use crate::backfill::time;
+use crate::commands::ProfileArgs;
 use crate::error::{Diagnostic, Error};
 use crate::plan::{self, Plan, Request as PlanRequest};
 
@@ -21,14 +22,14 @@ pub struct ProjectArgs {
     /// A spec file, or a folder of *.yml specs [default: incremental.yml in the project].
     #[arg(long, value_name = "PATH")]
     pub spec: Option<PathBuf>,
-    /// The folder holding profiles.yml (dbt's order otherwise); passed to dbt when it runs.
-    #[arg(long, value_name = "DIR")]
-    pub profiles_dir: Option<PathBuf>,
+    /// Passed to dbt when it runs, and read for the dialect.
+    #[command(flatten)]
+    pub profile: ProfileArgs,
 }
 
 impl ProjectArgs {
     pub fn plan(&self) -> Result<Plan, Error> {
-        plan::plan(&PlanRequest { project_dir: self.project.clone(), spec: self.spec.clone(), dialect: None, dialect_overrides_spec: false, profiles_dir: self.profiles_dir.clone() })
+        plan::plan(&PlanRequest { project_dir: self.project.clone(), spec: self.spec.clone(), dialect: None, dialect_overrides_spec: false, profiles_dir: self.profile.profiles_dir.clone(), target: self.profile.target.clone() })
     }
 }
 
@@ -38,14 +39,11 @@ pub struct DbtArgs {
     /// The dbt executable [default: `dbt` on PATH].
     #[arg(long, value_name = "PATH", default_value = "dbt")]
     pub dbt: PathBuf,
-    /// Passed to dbt as --target.
-    #[arg(long, value_name = "NAME")]
-    pub target: Option<String>,
 }
 
 impl DbtArgs {
     pub fn dbt(&self, project: &ProjectArgs, project_dir: &Path) -> Dbt {
-        Dbt { exe: self.dbt.clone(), project_dir: project_dir.to_path_buf(), profiles_dir: project.profiles_dir.clone(), target: self.target.clone() }
+        Dbt { exe: self.dbt.clone(), project_dir: project_dir.to_path_buf(), profiles_dir: project.profile.profiles_dir.clone(), target: project.profile.target.clone() }
     }
 }
 

@@ -2,6 +2,7 @@
 
 use std::path::PathBuf;
 
+use crate::commands::ProfileArgs;
 use crate::compile::{self, Branch, Mock};
 use crate::error::{Diagnostic, Error};
 use crate::plan::{self, Request};
@@ -12,10 +13,8 @@ pub struct Args {
     pub model: String,
     #[arg(long, default_value = ".", value_name = "DIR")]
     pub project: PathBuf,
-    /// The folder holding profiles.yml [default: DBT_PROFILES_DIR, the project, the current
-    /// folder, ~/.dbt: dbt's order].
-    #[arg(long, value_name = "DIR")]
-    pub profiles_dir: Option<PathBuf>,
+    #[command(flatten)]
+    pub profile: ProfileArgs,
     #[arg(long, value_name = "PATH")]
     pub spec: Option<PathBuf>,
     /// Compile for this dialect instead of the spec's.
@@ -32,7 +31,7 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> Result<(), Error> {
-    let plan = plan::plan(&Request { project_dir: args.project, spec: args.spec, dialect: args.dialect, dialect_overrides_spec: true, profiles_dir: args.profiles_dir })?;
+    let plan = plan::plan(&Request { project_dir: args.project, spec: args.spec, dialect: args.dialect, dialect_overrides_spec: true, profiles_dir: args.profile.profiles_dir, target: args.profile.target })?;
     let model = &args.model;
     let Some((m, file)) = plan.model_file(model) else {
         let names: Vec<&str> = plan.models.iter().map(|m| m.name.as_str()).collect();

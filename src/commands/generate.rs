@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use crate::error::Error;
+use crate::commands::ProfileArgs;
 use crate::plan::{self, Request};
 use crate::workspace::{self, WriteOptions};
 
@@ -11,10 +12,8 @@ pub struct Args {
     /// The dbt project (folder holding dbt_project.yml).
     #[arg(long, default_value = ".", value_name = "DIR")]
     pub project: PathBuf,
-    /// The folder holding profiles.yml [default: DBT_PROFILES_DIR, the project, the current
-    /// folder, ~/.dbt: dbt's order].
-    #[arg(long, value_name = "DIR")]
-    pub profiles_dir: Option<PathBuf>,
+    #[command(flatten)]
+    pub profile: ProfileArgs,
     /// A spec file, or a folder of *.yml specs [default: incremental.yml in the project].
     #[arg(long, value_name = "PATH")]
     pub spec: Option<PathBuf>,
@@ -33,7 +32,7 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> Result<(), Error> {
-    let plan = plan::plan(&Request { project_dir: args.project, spec: args.spec, dialect: args.dialect, dialect_overrides_spec: false, profiles_dir: args.profiles_dir })?;
+    let plan = plan::plan(&Request { project_dir: args.project, spec: args.spec, dialect: args.dialect, dialect_overrides_spec: false, profiles_dir: args.profile.profiles_dir, target: args.profile.target })?;
     let report = workspace::write_with(&plan, WriteOptions { force: args.force, prune: args.prune })?;
     for path in &report.orphans {
         eprintln!("orphan: {} (no spec produces it any more; `dbt-incr generate --prune` deletes it)", path.display());

@@ -7,6 +7,7 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::commands::ProfileArgs;
 use crate::error::{Diagnostic, Error};
 use crate::plan::{self, Request};
 use crate::project::catalog::{catalog_columns, is_load_time, is_timestamp_like, propose_deleted, propose_load_time};
@@ -20,10 +21,8 @@ use crate::workspace::{self, WriteReport, write_atomic};
 pub struct InitArgs {
     #[arg(long, default_value = ".", value_name = "DIR")]
     pub project: PathBuf,
-    /// The folder holding profiles.yml [default: DBT_PROFILES_DIR, the project, the current
-    /// folder, ~/.dbt: dbt's order].
-    #[arg(long, value_name = "DIR")]
-    pub profiles_dir: Option<PathBuf>,
+    #[command(flatten)]
+    pub profile: ProfileArgs,
 }
 
 #[derive(Debug, Clone, clap::Args)]
@@ -55,15 +54,13 @@ pub struct NewArgs {
     pub path: Option<String>,
     #[arg(long, default_value = ".", value_name = "DIR")]
     pub project: PathBuf,
-    /// The folder holding profiles.yml [default: DBT_PROFILES_DIR, the project, the current
-    /// folder, ~/.dbt: dbt's order].
-    #[arg(long, value_name = "DIR")]
-    pub profiles_dir: Option<PathBuf>,
+    #[command(flatten)]
+    pub profile: ProfileArgs,
 }
 
 /// `dbt-incr init`.
 pub fn run_init(args: InitArgs) -> Result<(), Error> {
-    let path = init(&args.project, args.profiles_dir.as_deref())?;
+    let path = init(&args.project, &args.profile)?;
     println!("wrote {}", path.display());
     Ok(())
 }
@@ -73,7 +70,8 @@ pub fn run_new(args: NewArgs) -> Result<(), Error> {
     let name = args.name.clone();
     let req = NewModel {
         project_dir: args.project,
-        profiles_dir: args.profiles_dir,
+        profiles_dir: args.profile.profiles_dir,
+        target: args.profile.target,
         name: args.name,
         from: args.from,
         unique_key: args.unique_key,
@@ -95,17 +93,21 @@ pub fn run_new(args: NewArgs) -> Result<(), Error> {
 }
 
 /// Writes a starter `incremental.yml` into the project. Refuses to overwrite one.
-pub fn init(project_dir: &Path, profiles_dir: Option<&Path>) -> Result<PathBuf, Error> {
+pub fn init(project_dir: &Path, profile: &ProfileArgs) -> Result<PathBuf, Error> {
     // init writes only incremental.yml beside dbt_project.yml: no model path matters.
-    let project = Project::read(project_dir)?.with_profiles_dir(profiles_dir)?;
+    let project = Project::read(project_dir)?.with_profile(profile.profiles_dir.as_deref(), profile.target.as_deref())?;
     let path = project.root.join(DEFAULT_SPEC);
     if path.exists() {
         return Err(Diagnostic::new(format!("{} already exists; init does not overwrite it", path.display()))
             .hint("add models with `dbt-incr new NAME --from \"source('raw', 'events')\"`, or edit it by hand")
             .into());
     }
-    let dialect = match project.profile_adapter().map(|(a, _)| a).filter(|a| crate::dialect::Dialect::find(a).is_some()) {
-        Some(a) => format!("dialect: {a}                     # from your profile's default target"),
+    let which = match &profile.target {
+        Some(t) => format!("target `{t}`"),
+        None => "default target".to_string(),
+    };
+    let dialect = match project.profile_adapter()?.map(|(a, _)| a).filter(|a| crate::dialect::Dialect::find(a).is_some()) {
+        Some(a) => format!("dialect: {a}                     # from your profile's {which}"),
         None => "# dialect: duckdb                 # optional; default: the adapter of your profile's default target".to_string(),
     };
     let text = STARTER.replace("{dialect}", &dialect);
@@ -119,6 +121,8 @@ pub struct NewModel {
     pub project_dir: PathBuf,
     /// `--profiles-dir`.
     pub profiles_dir: Option<PathBuf>,
+    /// `--target`.
+    pub target: Option<String>,
     pub name: String,
     pub from: String,
     pub unique_key: Vec<String>,
@@ -145,7 +149,7 @@ const EVENT_TIME_WARNING: &str = "filtering on an event time loses late rows: a 
 /// Adds a model entry to the spec, validates the whole spec, then generates. Nothing is written
 /// on any error.
 pub fn new_model(req: &NewModel) -> Result<NewOutcome, Error> {
-    let project = Project::load(&req.project_dir)?.with_profiles_dir(req.profiles_dir.as_deref())?;
+    let project = Project::load(&req.project_dir)?.with_profile(req.profiles_dir.as_deref(), req.target.as_deref())?;
     let spec_path = project.root.join(DEFAULT_SPEC);
     if !spec_path.is_file() {
         return Err(Diagnostic::new(format!("no spec: {} does not exist", spec_path.display())).hint("create one with `dbt-incr init`").into());
@@ -244,14 +248,14 @@ pub fn new_model(req: &NewModel) -> Result<NewOutcome, Error> {
     let entry = entry_text(req, &relation, &load_time, load_time_comment, deleted.as_deref());
     let updated = append_model(&original, &entry).map_err(|m| Diagnostic::new(m).in_file(&spec_path))?;
     let shown = project.display_path(&spec_path);
-    let choice = DialectChoice { cli: None, cli_overrides_spec: false, profile: project.profile_adapter() };
+    let choice = DialectChoice { cli: None, cli_overrides_spec: false, profile: project.profile_adapter()? };
     let parsed = spec::parse(SpecSource { path: &shown, text: &updated }, &choice)?;
     if let Some(model) = parsed.models.iter().find(|m| m.name == req.name) {
         notes.extend(landing_note(&project, model));
     }
 
     write_atomic(&spec_path, &updated)?;
-    let result = plan::plan(&Request { project_dir: project.root.clone(), spec: None, dialect: None, dialect_overrides_spec: false, profiles_dir: project.profiles_dir.clone() }).and_then(|plan| workspace::write(&plan));
+    let result = plan::plan(&Request { project_dir: project.root.clone(), spec: None, dialect: None, dialect_overrides_spec: false, profiles_dir: project.profiles_dir.clone(), target: project.target_name.clone() }).and_then(|plan| workspace::write(&plan));
     match result {
         Ok(written) => Ok(NewOutcome { notes, spec_path: shown, written }),
         Err(e) => {
@@ -308,10 +312,10 @@ fn refuse_taken_name(project: &Project, req: &NewModel) -> Result<(), Error> {
 }
 
 /// Where dbt builds the model's table, read as dbt's default `generate_database_name`,
-/// `generate_schema_name` and `generate_alias_name` do: the profile's default target, with the
+/// `generate_schema_name` and `generate_alias_name` do: the target dbt would use, with the
 /// folder's `+database`/`+schema`/`+alias` from dbt_project.yml.
 fn landing_note(project: &Project, model: &spec::Model) -> Option<String> {
-    let target = project.target()?;
+    let target = project.target().ok().flatten()?; // an unknown --target was reported when the dialect was read
     let config = project.folder_config(&model.path);
     let text = |k: &str| config.get(k).and_then(|v| v.as_str().map(str::to_string));
     let base_schema = target.schema.clone().unwrap_or_else(|| "<schema>".to_string());

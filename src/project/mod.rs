@@ -44,14 +44,18 @@ pub struct Project {
     pub vars: serde_json::Value,
     /// `--profiles-dir`: looked in first for `profiles.yml`, as dbt does.
     pub profiles_dir: Option<PathBuf>,
+    /// `--target`: the profile's output to read instead of its default (dbt's `--target`).
+    pub target_name: Option<String>,
 }
 
-/// The default target of the project's profile: what `new` needs to say where a table lands.
+/// The target of the project's profile that dbt would use: what `new` needs to say where a
+/// table lands, and what gives the dialect when the spec names none.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Target {
     /// The profiles.yml it came from.
     pub file: PathBuf,
-    /// The target's name (`target:` of the profile, dbt's default `dev`).
+    /// The target's name (`--target`, else `DBT_TARGET`, else `target:` of the profile, else
+    /// dbt's default `dev`).
     pub name: String,
     /// `type:`, the adapter.
     pub adapter: Option<String>,
@@ -196,6 +200,7 @@ impl Project {
             models_config: extras.models,
             vars: extras.vars,
             profiles_dir: None,
+            target_name: None,
             root: root.to_path_buf(),
         })
     }
@@ -209,9 +214,10 @@ impl Project {
         }
     }
 
-    /// The project with `--profiles-dir` set; refuses a folder without a `profiles.yml`, as dbt
-    /// does.
-    pub fn with_profiles_dir(mut self, dir: Option<&Path>) -> Result<Project, Error> {
+    /// The project with `--profiles-dir` and `--target` set; refuses a folder without a
+    /// `profiles.yml`, as dbt does.
+    pub fn with_profile(mut self, dir: Option<&Path>, target: Option<&str>) -> Result<Project, Error> {
+        self.target_name = target.map(str::to_string);
         if let Some(dir) = dir {
             if !dir.join("profiles.yml").is_file() {
                 return Err(Diagnostic::new(format!("--profiles-dir {}: no profiles.yml in it", dir.display()))
@@ -241,18 +247,34 @@ impl Project {
         dirs
     }
 
-    /// The default target of the project's profile, from the first `profiles.yml` (in dbt's
-    /// order, [`Project::profiles_dirs`]) that defines the profile.
-    pub fn target(&self) -> Option<Target> {
-        let name = self.profile.as_ref()?;
+    /// The target dbt would use — `--target`, else `DBT_TARGET`, else the profile's `target:`,
+    /// else `dev` — from the first `profiles.yml` (in dbt's order, [`Project::profiles_dirs`])
+    /// that defines the project's profile. `None` without a profile; an error when a target
+    /// chosen by `--target` or `DBT_TARGET` is not among the profile's outputs, as in dbt.
+    pub fn target(&self) -> Result<Option<Target>, Error> {
+        let Some(name) = self.profile.as_ref() else { return Ok(None) };
+        let chosen = self.target_name.clone().map(|t| (t, "--target")).or_else(|| {
+            std::env::var("DBT_TARGET").ok().filter(|t| !t.is_empty()).map(|t| (t, "DBT_TARGET"))
+        });
         for dir in self.profiles_dirs() {
             let file = dir.join("profiles.yml");
             let Ok(text) = std::fs::read_to_string(&file) else { continue };
             let Ok(mut profiles) = serde_saphyr::from_str::<BTreeMap<String, RawProfile>>(&text) else { continue };
             let Some(mut profile) = profiles.remove(name) else { continue };
-            let target = profile.target.clone().unwrap_or_else(|| "dev".to_string());
+            let target = match &chosen {
+                Some((target, from)) => {
+                    if !profile.outputs.contains_key(target) {
+                        let known: Vec<&str> = profile.outputs.keys().map(String::as_str).collect();
+                        return Err(Diagnostic::new(format!("{from} `{target}`: profile `{name}` in {} has no such target", file.display()))
+                            .hint(format!("its targets: {}", if known.is_empty() { "none".to_string() } else { known.join(", ") }))
+                            .into());
+                    }
+                    target.clone()
+                }
+                None => profile.target.clone().unwrap_or_else(|| "dev".to_string()),
+            };
             let output = profile.outputs.remove(&target).unwrap_or_default();
-            return Some(Target {
+            return Ok(Some(Target {
                 file,
                 name: target,
                 adapter: output.adapter.clone(),
@@ -263,15 +285,15 @@ impl Project {
                     let stem = Path::new(path.trim_start_matches(':').trim_end_matches(':')).file_stem()?.to_string_lossy().to_string();
                     Some(stem)
                 }),
-            });
+            }));
         }
-        None
+        Ok(None)
     }
 
-    /// The adapter type of the profile's default target, and the profiles.yml it came from.
-    pub fn profile_adapter(&self) -> Option<(String, PathBuf)> {
-        let target = self.target()?;
-        Some((target.adapter?, target.file))
+    /// The adapter type of the target dbt would use ([`Project::target`]), and the profiles.yml
+    /// it came from.
+    pub fn profile_adapter(&self) -> Result<Option<(String, PathBuf)>, Error> {
+        Ok(self.target()?.and_then(|target| Some((target.adapter?, target.file))))
     }
 
     /// The configs dbt_project.yml's `models:` tree gives a model in `folders` (relative to its

@@ -124,7 +124,7 @@ pub fn schema() -> Value {
         "required": ["version", "models"],
         "properties": {
             "version": { "const": 1, "description": "Spec format version." },
-            "dialect": { "enum": dialects, "description": "Warehouse dialect. Default: --dialect, else the adapter of the profile's default target." },
+            "dialect": { "enum": dialects, "description": "Warehouse dialect. Default: --dialect, else the adapter of the profile's target (--target, DBT_TARGET, the profile's `target:`)." },
             "keyword_case": { "enum": ["lower", "upper"], "default": "lower", "description": "How generated SQL writes its keywords (sqlfluff's capitalisation.keywords policy); the same in every spec of a project." },
             "defaults": {
                 "type": "object",

@@ -76,7 +76,7 @@ impl Validator<'_> {
                 Some(d) => Some(d),
                 None => {
                     self.diags.push(
-                        Diagnostic::new(format!("the profile's default target uses adapter `{adapter}`, which dbt-incr does not know"))
+                        Diagnostic::new(format!("the profile's target uses adapter `{adapter}`, which dbt-incr does not know"))
                             .in_file(profile)
                             .hint(format!("set `dialect:` in the spec or pass --dialect; dbt-incr knows: {}", known())),
                     );
