@@ -249,3 +249,26 @@ fn a_target_is_chosen_as_dbt_chooses_it() {
     assert!(out.contains("its targets: dev, prod"), "{out}");
     assert_eq!(read(&p.dir, "incremental.yml"), before);
 }
+
+#[test]
+fn profile_values_read_the_environment_as_dbt_renders_them() {
+    // dbt renders profiles.yml with Jinja; env_var() with and without a default is read, so a
+    // target chosen through the environment gives its adapter and its schema.
+    let p = project("scaffold");
+    std::fs::write(p.dir.join("profiles.yml"), "scaffold:\n  target: \"{{ env_var('SCAFFOLD_TARGET', 'dev') }}\"\n  outputs:\n    dev:\n      type: duckdb\n      path: dev.duckdb\n      schema: main\n    prod:\n      type: snowflake\n      database: ANALYTICS\n      schema: \"{{ env_var('SCAFFOLD_SCHEMA') }}\"\n").unwrap();
+    let spec = read(&p.dir, "incremental.yml").replace("dialect: duckdb\n", "");
+    std::fs::write(p.dir.join("incremental.yml"), &spec).unwrap();
+    let run_with = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_dbt-incr")).args(args).arg("--project").arg(&p.dir).env("HOME", &p.dir).env_remove("DBT_PROFILES_DIR").env_remove("DBT_TARGET").env("SCAFFOLD_TARGET", "prod").env("SCAFFOLD_SCHEMA", "DBT_ANNA").current_dir(p.dir.parent().unwrap()).output().unwrap();
+        (out.status.code().unwrap(), format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)))
+    };
+    let (code, out) = run(&p.dir, &["generate"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(!read(&p.dir, "models/fct_sessions.sql").contains("snowflake"), "the default of env_var() is dev, DuckDB");
+    let (code, out) = run_with(&["generate"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(read(&p.dir, "models/fct_sessions.sql").contains("snowflake"), "SCAFFOLD_TARGET=prod was not read");
+    let (code, out) = run_with(&["new", "fct_orders", "--from", "source('raw', 'events')", "--unique-key", "event_id", "--path", "marts"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("lands in: ANALYTICS.DBT_ANNA_marts.fct_orders (target `prod` of"), "{out}");
+}

@@ -111,6 +111,22 @@ struct RawOutput {
     path: Option<String>,
 }
 
+/// A value of profiles.yml as dbt reads it: dbt renders every value with Jinja, and profiles
+/// commonly read the environment (`target: "{{ env_var('DBT_TARGET', 'dev') }}"`). `env_var(name,
+/// default)` is rendered as dbt does; `None` for anything else dbt-incr cannot render (another
+/// function, an unset variable without a default).
+fn profile_value(text: &str) -> Option<String> {
+    if !text.contains("{{") && !text.contains("{%") {
+        return Some(text.to_string());
+    }
+    let mut env = minijinja::Environment::new();
+    env.add_function("env_var", |name: String, default: Option<String>| -> Result<String, minijinja::Error> {
+        std::env::var(&name).ok().or(default).ok_or_else(|| minijinja::Error::new(minijinja::ErrorKind::InvalidOperation, format!("env var {name} is not set")))
+    });
+    let value = env.render_str(text, ()).ok()?;
+    Some(value.trim().to_string()).filter(|v| !v.is_empty())
+}
+
 impl Project {
     /// The project for a command that writes into it: the first `model-paths` and `macro-paths`
     /// entries (where dbt-incr writes) must stay inside the project. Other entries are only read.
@@ -271,9 +287,26 @@ impl Project {
                     }
                     target.clone()
                 }
-                None => profile.target.clone().unwrap_or_else(|| "dev".to_string()),
+                None => match profile.target.as_deref().map(profile_value) {
+                    Some(Some(target)) => target,
+                    // A `target:` dbt-incr cannot render (a Jinja form beyond env_var): it does not
+                    // guess which output dbt would take.
+                    Some(None) => return Ok(None),
+                    None => "dev".to_string(),
+                },
             };
             let output = profile.outputs.remove(&target).unwrap_or_default();
+            let field = |v: Option<String>| v.as_deref().and_then(profile_value);
+            let output = RawOutput {
+                adapter: field(output.adapter),
+                schema: field(output.schema),
+                dataset: field(output.dataset),
+                database: field(output.database),
+                project: field(output.project),
+                dbname: field(output.dbname),
+                catalog: field(output.catalog),
+                path: field(output.path),
+            };
             return Ok(Some(Target {
                 file,
                 name: target,
