@@ -228,6 +228,44 @@ fn run_records_the_outcome_and_refuses_a_second_run() {
 }
 
 #[test]
+fn a_run_is_recorded_before_dbt_starts_so_an_interrupted_one_is_seen() {
+    let p = Project::new(true);
+    let log = p.path().join("dbt.log").display().to_string();
+    let file = "backfills/2024-11-29-fct_events.yml";
+    let watched = p.path().join(file).display().to_string();
+    let env = [("FAKE_DBT_LOG", log.as_str()), ("FAKE_DBT_WATCH", watched.as_str())];
+    let fake = fake_dbt();
+    p.run(&["backfill", "run", file, "--dbt", &fake, "--by", "Ops"], &env).expect(0);
+    // While dbt ran, the file already held the run, as `running`.
+    let seen = p.read(&format!("{file}.seen"));
+    let mid = request::read(&p.path().join(format!("{file}.seen"))).unwrap();
+    assert_eq!(mid.runs.len(), 1, "{seen}");
+    assert_eq!(mid.runs[0].result, "running", "{seen}");
+    assert_eq!(request::read(&p.path().join(file)).unwrap().runs[0].result, "success");
+
+    // A run killed mid-way leaves that record: the next run is refused unless --again.
+    std::fs::write(p.path().join(file), &seen).unwrap();
+    let refused = p.run(&["backfill", "run", file, "--dbt", &fake, "--by", "Ops"], &env).expect(2);
+    assert!(refused.stderr.contains("has a run with no outcome: started"), "{}", refused.stderr);
+    assert!(refused.stderr.contains("still running, or it was interrupted"), "{}", refused.stderr);
+    assert_eq!(p.read(file), seen, "a refused run changed the file");
+    p.run(&["backfill", "run", file, "--dbt", &fake, "--by", "Ops", "--again"], &env).expect(0);
+    let req = request::read(&p.path().join(file)).unwrap();
+    let results: Vec<(&str, bool)> = req.runs.iter().map(|r| (r.result.as_str(), r.again)).collect();
+    assert_eq!(results, [("running", false), ("success", true)]);
+
+    // dbt that cannot be started: the attempt is recorded as an error, not left `running`.
+    let other = "backfills/future_window.yml";
+    std::fs::write(p.path().join(other), p.read(other).replace("2204-01-05", "2024-01-05")).unwrap();
+    let missing = p.path().join("no-such-dbt").display().to_string();
+    p.run(&["backfill", "run", other, "--dbt", &missing, "--by", "Ops"], &[]).expect(2);
+    let req = request::read(&p.path().join(other)).unwrap();
+    assert_eq!(req.runs.len(), 1);
+    assert_eq!(req.runs[0].result, "error", "{:?}", req.runs[0]);
+    assert!(!req.runs[0].finished.is_empty());
+}
+
+#[test]
 fn verify_reports_what_the_macro_found() {
     let p = Project::new(false);
     let log = p.path().join("dbt.log").display().to_string();

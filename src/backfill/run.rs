@@ -14,6 +14,11 @@ use crate::error::{Diagnostic, Error};
 use crate::plan::Plan;
 use crate::workspace::write_atomic;
 
+/// The result of a run recorded before dbt starts and replaced by the outcome when it ends: one
+/// left in a file is a run still going, or one that was interrupted (killed, Ctrl-C, a lost CI
+/// runner) before it could record its outcome.
+pub const RUNNING: &str = "running";
+
 /// What `backfill run` was asked to do beyond the backfill.
 #[derive(Debug, Clone)]
 pub struct Options {
@@ -79,8 +84,15 @@ pub fn run(plan: &Plan, dbt: &Dbt, path: &Path, options: &Options, note: &mut dy
             .collect();
         return Err(Error::Invalid(diags));
     }
-    let again = req.is_done();
-    if again && !options.again {
+    if let Some(last) = req.runs.last().filter(|r| r.result == RUNNING)
+        && !options.again
+    {
+        return Err(Diagnostic::new(format!("{} has a run with no outcome: started {} by {}", path.display(), last.started, last.by))
+            .hint("it is still running, or it was interrupted before it could record its outcome; if no run is in progress, pass --again (a backfill is idempotent: running it again is safe)")
+            .into());
+    }
+    let again = req.is_done() || req.runs.last().is_some_and(|r| r.result == RUNNING);
+    if req.is_done() && !options.again {
         let last = req.runs.iter().rev().find(|r| r.result == "success").expect("done means a successful run");
         return Err(Diagnostic::new(format!("{} already ran successfully ({} to {}, by {})", path.display(), last.started, last.finished, last.by))
             .hint("a backfill is idempotent, so running it again is safe, but it must be deliberate: pass --again")
@@ -89,9 +101,31 @@ pub fn run(plan: &Plan, dbt: &Dbt, path: &Path, options: &Options, note: &mut dy
     let model = request::find_model(plan, &req.model)?.clone();
     let started = request::now();
     let args = backfill_args(&model, &req);
+    // Recorded before dbt starts, so a run that never ends is seen (and not started twice by mistake).
+    let pending = Run {
+        started: started.clone(),
+        by: options.by.clone(),
+        again,
+        command: dbt.shown(&args),
+        result: RUNNING.into(),
+        message: Some("no outcome recorded: still running, or interrupted".into()),
+        ..Run::default()
+    };
+    let mut with_pending = req.clone();
+    with_pending.runs.push(pending.clone());
+    write_atomic(path, &with_pending.render())?;
     note(&format!("backfill: {}", dbt.shown(&args)));
-    let backfill = dbt.invoke(&args, "backfill", Output::Inherit)?;
-    let results = backfill.results()?;
+    let backfill = match dbt.invoke(&args, "backfill", Output::Inherit).and_then(|b| b.results().map(|r| (b, r))) {
+        Ok(done) => done,
+        Err(e) => {
+            // dbt could not be run, or left no results: the attempt is recorded as failed.
+            let failed = Run { result: "error".into(), message: Some(e.to_string().lines().next().unwrap_or_default().to_string()), finished: request::now(), ..pending };
+            req.runs.push(failed);
+            write_atomic(path, &req.render())?;
+            return Err(e);
+        }
+    };
+    let (backfill, results) = backfill;
     let node = results.iter().find(|r| r.unique_id.starts_with("model.") && r.name == model.name);
     let mut record = Run {
         started,
@@ -107,7 +141,9 @@ pub fn run(plan: &Plan, dbt: &Dbt, path: &Path, options: &Options, note: &mut dy
     if !backfill.success() && record.result == "success" {
         record.result = "error".into();
     }
-    let downstream = crate::project::manifest::downstream(&dbt::manifest(&backfill.target_path), &model.name)?;
+    // From here on every failure is recorded in the run, never left as `running`.
+    let first_line = |e: &Error| e.to_string().lines().next().unwrap_or_default().to_string();
+    let downstream = crate::project::manifest::downstream(&dbt::manifest(&backfill.target_path), &model.name).ok().flatten();
     let mut downstream_failures = Vec::new();
     let mut verified = None;
     if record.result != "success" {
@@ -117,20 +153,22 @@ pub fn run(plan: &Plan, dbt: &Dbt, path: &Path, options: &Options, note: &mut dy
     } else {
         let args = downstream_args(&model);
         note(&format!("downstream: {} ({})", dbt.shown(&args), downstream.as_ref().map_or_else(|| "models downstream unknown".to_string(), |d| if d.is_empty() { "no model downstream".to_string() } else { d.join(", ") })));
-        let build = dbt.invoke(&args, "build", Output::Inherit)?;
-        let results = build.results()?;
-        downstream_failures = results.iter().filter(|r| !matches!(r.status.as_str(), "success" | "pass" | "skipped" | "warn" | "no-op")).cloned().collect();
-        record.downstream = Some(if build.success() && downstream_failures.is_empty() {
-            format!("success ({} nodes)", results.len())
-        } else {
-            let names: Vec<String> = downstream_failures.iter().map(|r| format!("{} {}", r.name, r.status)).collect();
-            format!("error: {} of {} nodes failed ({})", downstream_failures.len(), results.len(), if names.is_empty() { format!("dbt exited with {:?}", build.code) } else { names.join(", ") })
-        });
+        match dbt.invoke(&args, "build", Output::Inherit).and_then(|b| b.results().map(|r| (b, r))) {
+            Ok((build, results)) => {
+                downstream_failures = results.iter().filter(|r| !matches!(r.status.as_str(), "success" | "pass" | "skipped" | "warn" | "no-op")).cloned().collect();
+                record.downstream = Some(if build.success() && downstream_failures.is_empty() {
+                    format!("success ({} nodes)", results.len())
+                } else {
+                    let names: Vec<String> = downstream_failures.iter().map(|r| format!("{} {}", r.name, r.status)).collect();
+                    format!("error: {} of {} nodes failed ({})", downstream_failures.len(), results.len(), if names.is_empty() { format!("dbt exited with {:?}", build.code) } else { names.join(", ") })
+                });
+            }
+            Err(e) => record.downstream = Some(format!("error: {}", first_line(&e))),
+        }
     }
     if options.verify && record.result == "success" {
         note(&format!("verify: {} over [{}, {})", model.name, req.start, req.end));
-        let checks = verify::checks(plan, std::slice::from_ref(&model.name), Some(&req.start), Some(&req.end))?;
-        match verify::verify(dbt, &checks, 10) {
+        match verify::checks(plan, std::slice::from_ref(&model.name), Some(&req.start), Some(&req.end)).and_then(|checks| verify::verify(dbt, &checks, 10)) {
             Ok(found) => {
                 let f = found.into_iter().next();
                 record.verify = Some(match &f {
@@ -141,7 +179,7 @@ pub fn run(plan: &Plan, dbt: &Dbt, path: &Path, options: &Options, note: &mut dy
                 });
                 verified = f;
             }
-            Err(e) => record.verify = Some(format!("error: {}", e.to_string().lines().next().unwrap_or_default())),
+            Err(e) => record.verify = Some(format!("error: {}", first_line(&e))),
         }
     }
     record.finished = request::now();

@@ -231,6 +231,7 @@ pub fn steps_text(s: &Steps, touched: Option<&Result<steps::Touched, String>>) -
     let _ = writeln!(out, "  requested by: {} on {}", r.requested_by, r.requested_on);
     let status = match r.runs.last() {
         None => "pending (never run)".to_string(),
+        Some(last) if last.result == run::RUNNING => format!("running since {} by {}, or interrupted: no outcome recorded (`backfill run --again` runs it again)", last.started, last.by),
         Some(last) if r.is_done() => format!("ran {} time(s); last: {} on {}", r.runs.len(), last.result, last.started),
         Some(last) => format!("pending; ran {} time(s) without success, last: {} on {}", r.runs.len(), last.result, last.started),
     };
