@@ -72,6 +72,10 @@ pub struct Mock {
     /// The microbatch batch `(start, end)`, as dbt renders its bounds
     /// (`2024-01-01 00:00:00+00:00`); default: [`MOCK_BATCH`].
     pub batch: Option<(String, String)>,
+    /// Configs dbt resolves for the model beyond its own `config()` call, such as dbt_project.yml's
+    /// `+require_partition_filter: true` for its folder: what `config.get` answers for keys the
+    /// model does not set.
+    pub config: serde_json::Map<String, serde_json::Value>,
 }
 
 /// A compiled branch, and whether the model read its input's columns from stand-ins.
@@ -104,10 +108,7 @@ pub fn compile_with(model: &Model, model_sql: &str, dialect: &'static Dialect, b
 
     let mut env = Environment::new();
     env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
-    env.add_function("config", |kwargs: Kwargs| -> Result<String, minijinja::Error> {
-        drop(kwargs);
-        Ok(String::new())
-    });
+    env.add_global("config", Value::from_object(MockConfig { values: std::sync::Mutex::new(mock.config.iter().map(|(k, v)| (k.clone(), Value::from(minijinja::value::Serde(v)))).collect()) }));
     let incremental = branch != Branch::FullRefresh;
     env.add_function("is_incremental", move || incremental);
     let (start, end) = match (vars, branch) {
@@ -265,6 +266,15 @@ impl Object for MockAdapter {
                 let q = self.quote;
                 Ok(Value::from(format!("{q}{name}{q}")))
             }
+            "parse_partition_by" => {
+                let raw = args.first().cloned().unwrap_or_default();
+                if raw.is_none() || raw.is_undefined() {
+                    return Ok(Value::from(()));
+                }
+                let field = raw.get_attr("field")?.to_string();
+                let ingestion = raw.get_attr("time_ingestion_partitioning").map(|v| v.is_true()).unwrap_or(false);
+                Ok(Value::from_object(MockPartitionBy { field, ingestion }))
+            }
             // dbt-databricks: whether the runtime takes `insert into … replace on` (DBR 17.1+).
             "has_dbr_capability" => Ok(Value::from(true)),
             _ => Err(minijinja::Error::new(ErrorKind::UnknownMethod, format!("the mock adapter has no method {method}"))),
@@ -345,6 +355,61 @@ impl Object for MockExceptions {
             }
             "warn" | "warn_snapshot_timestamp_data_types" => Ok(Value::from("")),
             _ => Err(minijinja::Error::new(ErrorKind::UnknownMethod, format!("exceptions has no method {method}"))),
+        }
+    }
+}
+
+/// `config`: `config(...)` renders nothing and records the model's own settings;
+/// `config.get(key, default)` answers from them, else from [`Mock::config`], else the default.
+#[derive(Debug)]
+struct MockConfig {
+    values: std::sync::Mutex<std::collections::BTreeMap<String, Value>>,
+}
+
+impl Object for MockConfig {
+    fn call(self: &Arc<Self>, _state: &mut State<'_, '_>, args: &[Value]) -> Result<Value, minijinja::Error> {
+        if let Some(kwargs) = args.last().and_then(|v| Kwargs::try_from(v.clone()).ok()) {
+            let mut values = self.values.lock().expect("not poisoned");
+            for key in kwargs.args().map(str::to_string).collect::<Vec<_>>() {
+                values.insert(key.clone(), kwargs.get::<Value>(&key)?);
+            }
+        }
+        Ok(Value::from(""))
+    }
+
+    fn call_method(self: &Arc<Self>, _state: &mut State<'_, '_>, method: &str, args: &[Value]) -> Result<Value, minijinja::Error> {
+        match method {
+            "get" => {
+                let key = args.first().map(|v| v.to_string()).unwrap_or_default();
+                let known = self.values.lock().expect("not poisoned").get(&key).cloned();
+                Ok(known.or_else(|| args.get(1).cloned()).unwrap_or(Value::from(())))
+            }
+            _ => Err(minijinja::Error::new(ErrorKind::UnknownMethod, format!("config has no method {method}"))),
+        }
+    }
+}
+
+/// `adapter.parse_partition_by(...)` on BigQuery: the field, and whether the table is
+/// partitioned by ingestion time.
+#[derive(Debug)]
+struct MockPartitionBy {
+    field: String,
+    ingestion: bool,
+}
+
+impl Object for MockPartitionBy {
+    fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
+        match key.as_str()? {
+            "field" => Some(Value::from(self.field.clone())),
+            "time_ingestion_partitioning" => Some(Value::from(self.ingestion)),
+            _ => None,
+        }
+    }
+
+    fn call_method(self: &Arc<Self>, _state: &mut State<'_, '_>, method: &str, _args: &[Value]) -> Result<Value, minijinja::Error> {
+        match method {
+            "time_partitioning_field" => Ok(Value::from("_PARTITIONTIME")),
+            _ => Err(minijinja::Error::new(ErrorKind::UnknownMethod, format!("partition_by has no method {method}"))),
         }
     }
 }

@@ -349,7 +349,7 @@ fn backfill_vars_are_checked() {
         let rendered = render(&path, &choice).unwrap();
         let r = &rendered[0];
         for (start, end, want) in cases {
-            let mock = compile::Mock { vars: Some((Some(start.to_string()), Some(end.to_string()))), source_columns: None, batch: None };
+            let mock = compile::Mock { vars: Some((Some(start.to_string()), Some(end.to_string()))), source_columns: None, batch: None, config: Default::default() };
             let got = compile::compile_with(&r.model, &r.text, Dialect::find(dialect).unwrap(), Branch::Backfill, &mock);
             match (want, got) {
                 (Ok(literal), Ok(c)) => {
@@ -372,7 +372,7 @@ fn no_columns_found_at_run_time_is_a_compile_error() {
         let choice = DialectChoice { cli: Some(dialect.name.into()), cli_overrides_spec: true, profile: None };
         let Ok(rendered) = render(&path, &choice) else { continue };
         for r in rendered.iter().filter(|r| r.model.columns.is_none() && !r.model.unique_key.is_empty()) {
-            let mock = compile::Mock { vars: None, source_columns: Some(Vec::new()), batch: None };
+            let mock = compile::Mock { vars: None, source_columns: Some(Vec::new()), batch: None, config: Default::default() };
             let err = compile::compile_with(&r.model, &r.text, dialect, Branch::FullRefresh, &mock).expect_err(dialect.name).to_string();
             assert!(err.contains("found none") && err.contains("`columns`"), "{}: {err}", dialect.name);
         }

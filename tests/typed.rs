@@ -31,6 +31,9 @@ struct Case {
     not: BTreeMap<String, Vec<String>>,
     #[serde(default)]
     error: Option<String>,
+    /// Configs dbt resolves for the model from dbt_project.yml (`+require_partition_filter: true`).
+    #[serde(default)]
+    config: serde_json::Map<String, serde_json::Value>,
 }
 
 #[test]
@@ -50,7 +53,7 @@ fn typed_inputs() {
         let model = &parsed.models[0];
         let text = Renderer::new().model(model, "typed.yml").unwrap();
         let columns: Vec<(String, String)> = case.columns.iter().flat_map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone()))).collect();
-        let mock = Mock { vars: None, source_columns: Some(columns), batch: None };
+        let mock = Mock { vars: None, source_columns: Some(columns), batch: None, config: case.config.clone() };
 
         let mut out = String::new();
         let mut errors = Vec::new();

@@ -18,6 +18,10 @@ not exists (
         {%- if lower_bound is not none %}
         and dbt_incr_target.{{ load_time }} > {{ lower_bound | indent(8) }}
         {%- endif %}
+        {%- set partition_filter = dbt_incr_partition_filter('dbt_incr_target') | trim %}
+        {%- if partition_filter %}
+        and {{ partition_filter }}
+        {%- endif %}
 )
 {%- endmacro %}
 

@@ -43,6 +43,9 @@
     {%- if relation is none %}
         {{ return({'model': name, 'error': 'the table of ' ~ name ~ ' does not exist yet: run the model first'}) }}
     {%- endif %}
+    {#- A read of the table needs a partition filter on some warehouses (BigQuery's
+        require_partition_filter): run-operation's `config` is not the model's, so its node's. #}
+    {%- set table_filter = dbt_incr_partition_filter(none, node.config) | trim %}
     {%- set query, expected_relation = check.get('query'), check.get('expected_relation') %}
     {%- if (query is none) == (expected_relation is none) %}
         {{ return({'model': name, 'error': 'pass either query (the full-refresh SQL) or expected_relation'}) }}
@@ -99,8 +102,8 @@
     from (
         select {{ selected | join(', ') }}, 1 as dbt_incr_in_table, 0 as dbt_incr_in_full_refresh
         from {{ relation }}
-        {%- if window %}
-        where {{ window }}
+        {%- if window or table_filter %}
+        where {{ [window, table_filter] | select | join(' and ') }}
         {%- endif %}
         union all
         select {{ selected | join(', ') }}, 0 as dbt_incr_in_table, 1 as dbt_incr_in_full_refresh

@@ -38,6 +38,7 @@
     https://cloud.google.com/bigquery/docs/querying-partitioned-tables#pruning_limiting_partitions -#}
 {% macro bigquery__dbt_incr_watermark(target, load_time, amount, unit, dtype) -%}
     {%- set newest = dbt_incr_subtract_interval('max(' ~ load_time ~ ')', amount, unit, dtype) -%}
+    {%- set partition_filter = dbt_incr_partition_filter() -%}
     {%- set query -%}
         {%- if dtype == 'datetime' -%}
         select format_datetime('%Y-%m-%d %H:%M:%E6S', {{ newest }}) from {{ target }}
@@ -46,6 +47,7 @@
         {%- else -%}
         select format_timestamp('%Y-%m-%d %H:%M:%E6S', {{ newest }}, 'UTC') from {{ target }}
         {%- endif -%}
+        {%- if partition_filter | trim %} where {{ partition_filter | trim }}{% endif -%}
     {%- endset -%}
     {%- set watermark = run_query(query).columns[0].values()[0] if execute else none -%}
     {{ dbt_incr_timestamp_literal(watermark if watermark is not none else '1900-01-01 00:00:00', dtype) }}

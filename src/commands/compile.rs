@@ -39,7 +39,9 @@ pub fn run(args: Args) -> Result<(), Error> {
         let d = if d.hint.is_some() { d } else { d.hint(format!("the spec's models: {}", names.join(", "))) };
         return Err(d.into());
     };
-    let mut mock = Mock::default();
+    // What dbt_project.yml sets for the model's folder (`+require_partition_filter: true`, …),
+    // which dbt-incr's macros may read with config.get.
+    let mut mock = Mock { config: plan.project.folder_config(&m.path), ..Mock::default() };
     if let Some(list) = &args.columns {
         mock.source_columns = Some(parse_columns(list)?);
     }

@@ -12,6 +12,7 @@ pub const FILES: &[(&str, &str)] = &[
     ("keep_newest.sql", include_str!("../../macros/dbt_incr/keep_newest.sql")),
     ("latest_per_key.sql", include_str!("../../macros/dbt_incr/latest_per_key.sql")),
     ("overwrite.sql", include_str!("../../macros/dbt_incr/overwrite.sql")),
+    ("partition_filter.sql", include_str!("../../macros/dbt_incr/partition_filter.sql")),
     ("subtract_interval.sql", include_str!("../../macros/dbt_incr/subtract_interval.sql")),
     ("timestamp_literal.sql", include_str!("../../macros/dbt_incr/timestamp_literal.sql")),
     ("unique_combination.sql", include_str!("../../macros/dbt_incr/unique_combination.sql")),

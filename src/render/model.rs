@@ -181,7 +181,15 @@ fn config_entries(model: &Model) -> Vec<ConfigEntry> {
         // A key whose newest version is a delete is written as that delete (so merge and
         // delete+insert replace the key's row); this removes it. A Jinja string, rendered by dbt
         // when the hook runs.
-        config.push(ConfigEntry { key: "post_hook", value: format!("\"delete from {{{{ this }}}} where {}\"", d.condition(dialect.true_literal).replace('"', "\\\"")) });
+        let condition = d.condition(dialect.true_literal).replace('"', "\\\"");
+        let statement = if dialect.name == "bigquery" && model.partition_by.is_some() {
+            // A partitioned BigQuery table may require a partition filter on every query, DELETE
+            // included (macros/dbt_incr/partition_filter.sql); the filter is always true.
+            format!("delete from {{{{ this }}}} where ({condition}){{% set f = dbt_incr_partition_filter() | trim %}}{{% if f %}} and {{{{ f }}}}{{% endif %}}")
+        } else {
+            format!("delete from {{{{ this }}}} where {condition}")
+        };
+        config.push(ConfigEntry { key: "post_hook", value: format!("\"{statement}\"") });
     }
     if !model.tags.is_empty() {
         config.push(ConfigEntry { key: "tags", value: jinja_list(&model.tags) });
