@@ -235,7 +235,11 @@ fn a_run_is_recorded_before_dbt_starts_so_an_interrupted_one_is_seen() {
     let watched = p.path().join(file).display().to_string();
     let env = [("FAKE_DBT_LOG", log.as_str()), ("FAKE_DBT_WATCH", watched.as_str())];
     let fake = fake_dbt();
+    // A comment added in review stays through every record of a run.
+    let commented = p.read(file).replace("reason:", "# agreed with finance in #data-ops, 2024-11-29\nreason:");
+    std::fs::write(p.path().join(file), &commented).unwrap();
     p.run(&["backfill", "run", file, "--dbt", &fake, "--by", "Ops"], &env).expect(0);
+    assert!(p.read(file).starts_with(commented.as_str()), "the reviewed text above runs: changed:\n{}", p.read(file));
     // While dbt ran, the file already held the run, as `running`.
     let seen = p.read(&format!("{file}.seen"));
     let mid = request::read(&p.path().join(format!("{file}.seen"))).unwrap();

@@ -18,8 +18,8 @@
 //!
 //! `spec_hash` is the hash of the model's settings (the `settings:` line of its generated file)
 //! when the request was made: a request reviewed against one spec is flagged once the spec
-//! changes. The file is rewritten whole from [`Request`] when a run is recorded (it is written by
-//! dbt-incr; comments added by hand are not kept).
+//! changes. Recording a run rewrites the `runs:` section only ([`Request::render_over`]): the text
+//! above it, comments added in review included, is kept.
 
 use std::path::{Path, PathBuf};
 
@@ -109,6 +109,36 @@ impl Request {
         out.push_str(&format!("requested_by: {}\n", q(&self.requested_by)));
         out.push_str(&format!("requested_on: {}\n", q(&self.requested_on)));
         out.push_str(&format!("spec_hash: {}\n", q(&self.spec_hash)));
+        out.push_str(&self.render_runs());
+        out
+    }
+
+    /// The file's text, keeping `original` (the file as it is, comments added in review
+    /// included) above its `runs:` and writing the runs below; the whole file rendered anew when
+    /// the original does not read back as this request with its runs replaced (a key after
+    /// `runs:`, a flow-style or indented `runs`).
+    pub fn render_over(&self, original: &str) -> String {
+        let mut head = String::new();
+        for line in original.split_inclusive('\n') {
+            if line.starts_with("runs:") {
+                break;
+            }
+            head.push_str(line);
+        }
+        if !head.is_empty() && !head.ends_with('\n') {
+            head.push('\n');
+        }
+        let text = format!("{head}{}", self.render_runs());
+        match serde_saphyr::from_str::<Request>(&text) {
+            Ok(back) if back == *self => text,
+            _ => self.render(),
+        }
+    }
+
+    /// The `runs:` section (empty without runs).
+    fn render_runs(&self) -> String {
+        let q = |s: &str| serde_json::to_string(s).expect("a string serialises");
+        let mut out = String::new();
         if !self.runs.is_empty() {
             out.push_str("runs:\n");
             for r in &self.runs {

@@ -69,7 +69,9 @@ pub fn locate(root: &Path, file: &Path) -> Result<PathBuf, Error> {
 
 /// Runs the request at `path` and records the outcome in it. `note` receives progress lines.
 pub fn run(plan: &Plan, dbt: &Dbt, path: &Path, options: &Options, note: &mut dyn FnMut(&str)) -> Result<Outcome, Error> {
-    let mut req = request::read(path)?;
+    // Comments added in review above `runs:` are kept when the run is recorded.
+    let original = crate::project::read_text(path)?;
+    let mut req = request::parse(path, &original)?;
     let problems = request::validate(plan, &req);
     if !problems.is_empty() {
         let diags = problems
@@ -113,7 +115,7 @@ pub fn run(plan: &Plan, dbt: &Dbt, path: &Path, options: &Options, note: &mut dy
     };
     let mut with_pending = req.clone();
     with_pending.runs.push(pending.clone());
-    write_atomic(path, &with_pending.render())?;
+    write_atomic(path, &with_pending.render_over(&original))?;
     note(&format!("backfill: {}", dbt.shown(&args)));
     let backfill = match dbt.invoke(&args, "backfill", Output::Inherit).and_then(|b| b.results().map(|r| (b, r))) {
         Ok(done) => done,
@@ -121,7 +123,7 @@ pub fn run(plan: &Plan, dbt: &Dbt, path: &Path, options: &Options, note: &mut dy
             // dbt could not be run, or left no results: the attempt is recorded as failed.
             let failed = Run { result: "error".into(), message: Some(e.to_string().lines().next().unwrap_or_default().to_string()), finished: request::now(), ..pending };
             req.runs.push(failed);
-            write_atomic(path, &req.render())?;
+            write_atomic(path, &req.render_over(&original))?;
             return Err(e);
         }
     };
@@ -184,6 +186,6 @@ pub fn run(plan: &Plan, dbt: &Dbt, path: &Path, options: &Options, note: &mut dy
     }
     record.finished = request::now();
     req.runs.push(record.clone());
-    write_atomic(path, &req.render())?;
+    write_atomic(path, &req.render_over(&original))?;
     Ok(Outcome { path: path.to_path_buf(), request: req, run: record, downstream, downstream_failures, verified })
 }
