@@ -58,10 +58,15 @@
 
 {#- PostgreSQL: json, xml and the geometric types have no ordering operator; arrays and
     user-defined types (composites, PostGIS) may not. Their text form sorts.
+    numeric, interval and the float types hold values that are equal but not the same (1.0 and
+    1.00, '1 day' and '24 hours', 0 and -0): the value sorts first, then its text breaks the tie,
+    so the same version wins whatever order the rows arrive in (ascending sorts NULLs last).
     docs/dialects/postgres.md; https://www.postgresql.org/docs/current/functions-comparison.html -#}
 {% macro postgres__dbt_incr_sort_key(column, dtype) -%}
     {%- if dtype in ['json', 'xml', 'point', 'line', 'lseg', 'box', 'path', 'polygon', 'circle', 'array', 'user-defined', 'pg_snapshot', 'txid_snapshot', 'aclitem'] -%}
         cast({{ column }} as text)
+    {%- elif dtype in ['numeric', 'interval', 'real', 'double precision'] -%}
+        {{ column }}, cast({{ column }} as text)
     {%- else -%}
         {{ column }}
     {%- endif -%}
