@@ -92,6 +92,20 @@ fn assert_capabilities(dialect: &Dialect, model: &Model, branch: Branch, case: &
     if !dialect.correlated_exists {
         assert!(!lower.contains("exists ("), "{case}: {} has no correlated subqueries\n{sql}", dialect.name);
     }
+    // Trino (and Athena, which runs Trino) cannot plan a correlated subquery that holds another
+    // subquery, even an uncorrelated one ("Given correlated subquery is not supported",
+    // trinodb/trino#18727).
+    if matches!(dialect.name, "trino" | "athena") {
+        for (at, _) in lower.match_indices("exists (") {
+            let inner = parenthesised(&lower[at + "exists ".len()..]);
+            // A derived table (`from (select …) as t`) is a relation, not a subquery expression.
+            let nested = inner[1..].match_indices('(').filter(|(i, _)| {
+                let (before, after) = inner[1..].split_at(*i);
+                after[1..].trim_start().starts_with("select") && !before.trim_end().ends_with("from") && !before.trim_end().ends_with("join")
+            });
+            assert_eq!(nested.count(), 0, "{case}: a subquery inside a correlated subquery on {}\n{inner}", dialect.name);
+        }
+    }
     // Quoting: spec names are emitted bare (validated plain identifiers); names read from the
     // catalog at run time are quoted the dialect's way (`adapter.quote`). The other quote
     // character never appears: on BigQuery, Spark and Databricks a double quote starts a string,
@@ -123,6 +137,24 @@ fn assert_capabilities(dialect: &Dialect, model: &Model, branch: Branch, case: &
         let column = model.event_time.as_deref().unwrap_or(&model.load_time);
         assert!(lower.contains(&format!("{column} >= ")), "{case}: backfill filters on {column}\n{sql}");
     }
+}
+
+/// The text from `text`'s opening parenthesis to its matching closing one.
+fn parenthesised(text: &str) -> &str {
+    let mut depth = 0;
+    for (i, c) in text.char_indices() {
+        match c {
+            '(' => depth += 1,
+            ')' => {
+                depth -= 1;
+                if depth == 0 {
+                    return &text[..=i];
+                }
+            }
+            _ => {}
+        }
+    }
+    text
 }
 
 /// Renders one spec for one dialect; snapshots the files and the compiled branches (or the error).

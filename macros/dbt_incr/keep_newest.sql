@@ -25,6 +25,18 @@ not exists (
 )
 {%- endmacro %}
 
+{#- Trino and Athena (engine v3 is Trino): a correlated subquery may not hold another subquery,
+    even an uncorrelated one ("Given correlated subquery is not supported", trinodb/trino#18727,
+    open), so the bound, the watermark's scalar subquery, is left out of the guard's NOT EXISTS.
+    The guard keeps the same rows without it: the bound only lets engines skip old target data. -#}
+{% macro trino__dbt_incr_keep_newest(batch, target, unique_key, load_time, lower_bound) -%}
+    {{ default__dbt_incr_keep_newest(batch, target, unique_key, load_time, none) }}
+{%- endmacro %}
+
+{% macro athena__dbt_incr_keep_newest(batch, target, unique_key, load_time, lower_bound) -%}
+    {{ default__dbt_incr_keep_newest(batch, target, unique_key, load_time, none) }}
+{%- endmacro %}
+
 {#- ClickHouse: correlated subqueries are not generally supported, so the keys to skip are found
     with a join and excluded with NOT IN. `NULL not in (…)` is NULL (a dropped row) where the
     default's `not exists` keeps the row, so a NULL key passes explicitly, as it does elsewhere.
