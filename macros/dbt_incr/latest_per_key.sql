@@ -23,8 +23,11 @@
         {%- set name = column if column is string else column.name -%}
         {%- if name | lower not in skip -%}
             {%- set sql = _dbt_incr_column_sql(column) -%}
-            {%- set key = adapter.dispatch('dbt_incr_sort_key')(sql, dbt_incr_type_of(name, input_columns)) -%},
+            {%- set dtype = dbt_incr_type_of(name, input_columns) -%}
+            {%- set key = adapter.dispatch('dbt_incr_sort_key')(sql, dtype) -%}
+            {%- set exact = adapter.dispatch('dbt_incr_exact_sort_key')(sql, dtype) | trim -%},
 {{ adapter.dispatch('dbt_incr_nulls_last')(sql, key) }}
+            {%- if exact %}, {{ exact }}{% endif -%}
         {%- endif -%}
     {%- endfor -%}
 {%- endmacro %}
@@ -58,18 +61,32 @@
 
 {#- PostgreSQL: json, xml and the geometric types have no ordering operator; arrays and
     user-defined types (composites, PostGIS) may not. Their text form sorts.
-    numeric, interval and the float types hold values that are equal but not the same (1.0 and
-    1.00, '1 day' and '24 hours', 0 and -0): the value sorts first, then its text breaks the tie,
-    so the same version wins whatever order the rows arrive in (ascending sorts NULLs last).
     docs/dialects/postgres.md; https://www.postgresql.org/docs/current/functions-comparison.html -#}
 {% macro postgres__dbt_incr_sort_key(column, dtype) -%}
     {%- if dtype in ['json', 'xml', 'point', 'line', 'lseg', 'box', 'path', 'polygon', 'circle', 'array', 'user-defined', 'pg_snapshot', 'txid_snapshot', 'aclitem'] -%}
         cast({{ column }} as text)
-    {%- elif dtype in ['numeric', 'interval', 'real', 'double precision'] -%}
-        {{ column }}, cast({{ column }} as text)
     {%- else -%}
         {{ column }}
     {%- endif -%}
+{%- endmacro %}
+
+{#- A second sort key after a column's, for values its sort key calls equal though they differ,
+    so such ties too are broken the same way in every run; '' where there are none. -#}
+{% macro default__dbt_incr_exact_sort_key(column, dtype) -%}
+{%- endmacro %}
+
+{#- PostgreSQL: numeric, interval and the float types hold values that are equal but not the
+    same (1.0 and 1.00, '1 day' and '24 hours', 0 and -0), and the input order picked which one a
+    run kept; their text breaks the tie (ascending: NULL, whose text is NULL, sorts last).
+    docs/dialects/postgres.md, defect 4. -#}
+{% macro postgres__dbt_incr_exact_sort_key(column, dtype) -%}
+    {%- if dtype in ['numeric', 'interval', 'real', 'double precision'] -%}
+        cast({{ column }} as text)
+    {%- endif -%}
+{%- endmacro %}
+
+{#- Redshift's numeric has a fixed scale and it has no interval columns: nothing to add. -#}
+{% macro redshift__dbt_incr_exact_sort_key(column, dtype) -%}
 {%- endmacro %}
 
 {#- Redshift: SUPER, GEOMETRY and GEOGRAPHY cannot be sorted (HLLSKETCH neither, and has no
