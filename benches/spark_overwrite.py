@@ -2,7 +2,7 @@
 """What dbt-incr's insert_overwrite costs on Spark against its merge (issue 14): partitions
 rewritten against rows scanned. Run by hand (not part of benches/run):
 
-usage: /work/main/.venv/bin/python benches/spark_overwrite.py [--days 180] [--rows-per-day 2000]
+usage: .venv/bin/python benches/spark_overwrite.py [--days 180] [--rows-per-day 2000]
        [--batch-rows 1200] [--repeats 3] --work DIR [--dbt-incr target/release/dbt-incr]
        [--out results.json]
 
