@@ -129,7 +129,10 @@ pub fn touched_query(model: &Model, request: &Request) -> String {
     let from = format!("{{{{ {} }}}}", model.from.jinja_call());
     let this = format!("{{{{ ref('{}') }}}}", model.name);
     let column = model.event_time.as_deref().unwrap_or(&model.load_time);
-    let window = |alias: &str| format!("{{{{ dbt_incr_in_window('{alias}.{column}', '{}', '{}') }}}}", request.start, request.end);
+    // The bounds typed by the column's type, as the model types them (UTC on a column with a
+    // time zone): the input's, read from the warehouse's catalog.
+    let dtype = format!("dbt_incr_type_of('{column}', adapter.get_columns_in_relation({}))", model.from.jinja_call());
+    let window = |alias: &str| format!("{{{{ dbt_incr_in_window('{alias}.{column}', '{}', '{}', {dtype}) }}}}", request.start, request.end);
     if model.unique_key.is_empty() {
         return format!(
             "select\n    (select count(*) from {from} as dbt_incr_source where {}) as rows_in_window,\n    (select count(*) from {this} as dbt_incr_table where {}) as table_rows_in_window",
