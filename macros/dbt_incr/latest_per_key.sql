@@ -85,6 +85,19 @@
     {%- endif -%}
 {%- endmacro %}
 
+{#- SQL Server: under the default case-insensitive collation 'ABC' = 'abc', and trailing spaces
+    are ignored ('a' = 'a '); two datetimeoffsets of the same instant in other offsets are equal.
+    Their bytes and length, and the offset, break those ties. Not run here (docs/dialects/
+    sqlserver.md, defect 6); varbinary(max) sorts, as the sort key of image columns shows.
+    https://learn.microsoft.com/sql/relational-databases/collations/collation-and-unicode-support -#}
+{% macro sqlserver__dbt_incr_exact_sort_key(column, dtype) -%}
+    {%- if dtype in ['char', 'varchar', 'nchar', 'nvarchar'] -%}
+        cast({{ column }} as varbinary(max)), datalength({{ column }})
+    {%- elif dtype == 'datetimeoffset' -%}
+        datepart(tzoffset, {{ column }})
+    {%- endif -%}
+{%- endmacro %}
+
 {#- Redshift's numeric has a fixed scale and it has no interval columns: nothing to add. -#}
 {% macro redshift__dbt_incr_exact_sort_key(column, dtype) -%}
 {%- endmacro %}
