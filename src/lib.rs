@@ -6,6 +6,8 @@
 
 /// One error type, rendered with file, line, key and hint.
 pub mod error;
+/// The calendar as days since 1970-01-01 (spec dates, backfill bounds, test rows).
+pub mod calendar;
 /// Every warehouse as data: strategies, capabilities, dispatch parent.
 pub mod dialect;
 /// The spec format: types, parsing with positions, validation and refusals, JSON Schema.

@@ -9,7 +9,8 @@ use serde_json::Value;
 
 use super::dbt::{Dbt, Output};
 use super::request::{Problem, Request, vars};
-use super::time::{self, Bound};
+use super::time::Bound;
+use crate::calendar;
 use crate::compile::{self, Branch, Mock};
 use crate::dialect::Strategy;
 use crate::error::{Diagnostic, Error};
@@ -107,15 +108,15 @@ pub fn first_batch(start: &str, batch_size: &str) -> (String, String) {
     let date = b.date();
     let (y, m): (i64, i64) = (date[0..4].parse().unwrap_or(1970), date[5..7].parse().unwrap_or(1));
     let hour = b.micros / 3_600_000_000;
-    let show = |days: i64, hour: i64| format!("{} {hour:02}:00:00+00:00", time::date_text(days));
+    let show = |days: i64, hour: i64| format!("{} {hour:02}:00:00+00:00", calendar::date_text(days));
     match batch_size {
         "hour" => (show(b.days, hour), if hour == 23 { show(b.days + 1, 0) } else { show(b.days, hour + 1) }),
         "month" => {
-            let first = time::days_from_civil(y, m, 1);
-            let next = if m == 12 { time::days_from_civil(y + 1, 1, 1) } else { time::days_from_civil(y, m + 1, 1) };
+            let first = calendar::days_from_civil(y, m, 1);
+            let next = if m == 12 { calendar::days_from_civil(y + 1, 1, 1) } else { calendar::days_from_civil(y, m + 1, 1) };
             (show(first, 0), show(next, 0))
         }
-        "year" => (show(time::days_from_civil(y, 1, 1), 0), show(time::days_from_civil(y + 1, 1, 1), 0)),
+        "year" => (show(calendar::days_from_civil(y, 1, 1), 0), show(calendar::days_from_civil(y + 1, 1, 1), 0)),
         _ => (show(b.days, 0), show(b.days + 1, 0)),
     }
 }

@@ -107,17 +107,7 @@ pub fn summary(model: &Model) -> String {
 fn timestamp(minutes: i64) -> String {
     let days = minutes.div_euclid(1440);
     let rem = minutes.rem_euclid(1440);
-    // Howard Hinnant's civil_from_days.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!("{y:04}-{m:02}-{d:02} {:02}:{:02}:00", rem / 60, rem % 60)
+    format!("{} {:02}:{:02}:00", crate::calendar::date_text(days), rem / 60, rem % 60)
 }
 
 /// A timestamp constant as `dbt_incr_timestamp_literal` writes it (dbt renders SQL fixtures

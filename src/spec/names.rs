@@ -99,16 +99,8 @@ pub(super) fn is_iso_date(s: &str) -> bool {
     if !(b.len() == 10 && b.iter().enumerate().all(|(i, c)| if i == 4 || i == 7 { *c == b'-' } else { c.is_ascii_digit() })) {
         return false;
     }
-    let (Ok(year), Ok(month), Ok(day)) = (s[..4].parse::<u32>(), s[5..7].parse::<u32>(), s[8..10].parse::<u32>()) else { return false };
-    let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
-    let days = match month {
-        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
-        4 | 6 | 9 | 11 => 30,
-        2 if leap => 29,
-        2 => 28,
-        _ => return false,
-    };
-    year >= 1000 && (1..=days).contains(&day)
+    let (Ok(year), Ok(month), Ok(day)) = (s[..4].parse::<i64>(), s[5..7].parse::<i64>(), s[8..10].parse::<i64>()) else { return false };
+    year >= 1000 && (1..=12).contains(&month) && (1..=crate::calendar::days_in_month(year, month)).contains(&day)
 }
 
 /// Shows a user value in a message without letting control characters or huge strings through.
