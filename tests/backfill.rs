@@ -7,7 +7,7 @@
 //! Accept new snapshots with `INSTA_UPDATE=always INSTA_FORCE_PASS=1 cargo test --test backfill`.
 
 mod common;
-use common::root;
+use common::{Run, root};
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -107,24 +107,6 @@ fn mask(text: &str) -> String {
     }
     masked.push_str(rest);
     masked
-}
-
-struct Run {
-    args: String,
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-impl Run {
-    fn expect(self, code: i32) -> Run {
-        assert_eq!(self.code, code, "dbt-incr {}\n--- stdout\n{}\n--- stderr\n{}", self.args, self.stdout, self.stderr);
-        self
-    }
-
-    fn shown(&self) -> String {
-        format!("$ dbt-incr {}\nexit: {}\n--- stdout\n{}--- stderr\n{}", self.args, self.code, self.stdout, self.stderr)
-    }
 }
 
 fn snapshot(name: &str, value: &str) {

@@ -9,7 +9,7 @@
 //! `INSTA_UPDATE=always INSTA_FORCE_PASS=1 cargo test --test cli` and review the diff.
 
 mod common;
-use common::root;
+use common::{Run, root};
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -91,24 +91,6 @@ impl Project {
         }
         out.sort();
         out
-    }
-}
-
-struct Run {
-    args: String,
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-impl Run {
-    fn expect(self, code: i32) -> Run {
-        assert_eq!(self.code, code, "dbt-incr {}\n--- stdout\n{}\n--- stderr\n{}", self.args, self.stdout, self.stderr);
-        self
-    }
-
-    fn shown(&self) -> String {
-        format!("$ dbt-incr {}\nexit: {}\n--- stdout\n{}--- stderr\n{}", self.args, self.code, self.stdout, self.stderr)
     }
 }
 

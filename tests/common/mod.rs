@@ -23,3 +23,24 @@ pub fn snapshot(folder: &str, name: &str, value: &str) {
     settings.set_omit_expression(true);
     settings.bind(|| insta::assert_snapshot!(name.to_string(), value));
 }
+
+/// One run of the dbt-incr binary, its output cleaned by the test that ran it.
+pub struct Run {
+    pub args: String,
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    /// Asserts the exit code, showing the whole output when it differs.
+    pub fn expect(self, code: i32) -> Run {
+        assert_eq!(self.code, code, "dbt-incr {}\n--- stdout\n{}\n--- stderr\n{}", self.args, self.stdout, self.stderr);
+        self
+    }
+
+    /// The command, exit code and output, as snapshots show them.
+    pub fn shown(&self) -> String {
+        format!("$ dbt-incr {}\nexit: {}\n--- stdout\n{}--- stderr\n{}", self.args, self.code, self.stdout, self.stderr)
+    }
+}
