@@ -131,12 +131,12 @@ pub fn touched_query(model: &Model, request: &Request) -> String {
     let this = format!("{{{{ ref('{}') }}}}", model.name);
     let column = model.event_time.as_deref().unwrap_or(&model.load_time);
     // The bounds typed by the column's type, as the model types them (UTC on a column with a
-    // time zone): the input's, read from the warehouse's catalog.
-    let dtype = format!("dbt_incr_type_of('{column}', adapter.get_columns_in_relation({}))", model.from.jinja_call());
-    let window = |alias: &str| format!("{{{{ dbt_incr_in_window('{alias}.{column}', '{}', '{}', {dtype}) }}}}", request.start, request.end);
+    // time zone): the input's, read once from the warehouse's catalog.
+    let typed = format!("{{%- set dbt_incr_type = dbt_incr_type_of('{column}', adapter.get_columns_in_relation({})) -%}}\n", model.from.jinja_call());
+    let window = |alias: &str| format!("{{{{ dbt_incr_in_window('{alias}.{column}', '{}', '{}', dbt_incr_type) }}}}", request.start, request.end);
     if model.unique_key.is_empty() {
         return format!(
-            "select\n    (select count(*) from {from} as dbt_incr_source where {}) as rows_in_window,\n    (select count(*) from {this} as dbt_incr_table where {}) as table_rows_in_window",
+            "{typed}select\n    (select count(*) from {from} as dbt_incr_source where {}) as rows_in_window,\n    (select count(*) from {this} as dbt_incr_table where {}) as table_rows_in_window",
             window("dbt_incr_source"),
             window("dbt_incr_table")
         );
@@ -156,7 +156,7 @@ pub fn touched_query(model: &Model, request: &Request) -> String {
         }
     }
     format!(
-        "with dbt_incr_keys as (\n    select distinct {keys}\n    from {from} as dbt_incr_window\n    where {}\n),\ndbt_incr_versions as (\n{versions})\nselect\n    (select count(*) from dbt_incr_keys) as keys_in_window,\n    (select count(*) from dbt_incr_versions) as versions_read,\n    (select min(dbt_incr_time) from dbt_incr_versions) as earliest_{column},\n    (select max(dbt_incr_time) from dbt_incr_versions) as latest_{column},\n    (select count(*) from {this} as dbt_incr_table inner join dbt_incr_keys on {}) as table_rows_rewritten",
+        "{typed}with dbt_incr_keys as (\n    select distinct {keys}\n    from {from} as dbt_incr_window\n    where {}\n),\ndbt_incr_versions as (\n{versions})\nselect\n    (select count(*) from dbt_incr_keys) as keys_in_window,\n    (select count(*) from dbt_incr_versions) as versions_read,\n    (select min(dbt_incr_time) from dbt_incr_versions) as earliest_{column},\n    (select max(dbt_incr_time) from dbt_incr_versions) as latest_{column},\n    (select count(*) from {this} as dbt_incr_table inner join dbt_incr_keys on {}) as table_rows_rewritten",
         window("dbt_incr_window"),
         join("dbt_incr_table")
     )
